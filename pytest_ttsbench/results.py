@@ -1,0 +1,242 @@
+"""The result of one benchmark test, as data: what measure.py produces, what gates
+judge, what the results JSON and the Markdown doc are made from. Pure: no pytest.
+
+A result serializes to plain JSON (``as_dict``/``from_dict``) so it can ride on a
+test report's ``user_properties`` to the xdist controller and into results files.
+Gates and reports read metrics by flat names (:meth:`BenchResult.metric`):
+``ttfa_ms.p95``, ``rtf.p50``, ``latency_ms.ci_high``, ``load_s``, ``peak_rss_mb``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_ttsbench.stats import STATISTICS, Summary, summarize
+
+SCHEMA_VERSION = 1
+
+# Per-trial series: one value per measured trial; each gets a Summary.
+SERIES = (
+    "ttfa_ms",  # first chunk with >= 1 sample, ms after t0
+    "ttfa_audible_ms",  # first chunk that rises above the silence floor
+    "first_chunk_s",  # audio seconds in the first chunk
+    "latency_ms",  # last chunk, ms after t0
+    "audio_s",  # total samples / sample rate
+    "rtf",  # latency / audio seconds: LOWER is better
+    "rtfx",  # audio seconds / latency: HIGHER is better
+    "samples_per_s",  # samples / latency
+    "chunks",  # chunks handed over
+    "gap_max_ms",  # the largest gap between consecutive chunks
+    "stalls",  # player underruns with prebuffer 0
+    "stall_s",  # seconds the player sat dry
+    "min_prebuffer_ms",  # the prebuffer that gives zero stalls
+    "lufs",  # integrated loudness (BS.1770)
+    "true_peak_dbtp",  # 4x oversampled peak
+    "peak_dbfs",  # sample peak
+    "silence_ratio",  # fraction of 10 ms frames below the silence floor
+    "clipping_fraction",  # fraction of samples at or above full scale
+    "chars_per_s",  # text characters per audio second
+)
+
+# Pooled over all measured trials: every gap between consecutive chunks.
+POOLED = ("chunk_gap_ms",)
+
+# One number per result.
+SCALARS = (
+    "load_s",  # model load, once per target (cold)
+    "cold_ttfa_ms",  # the first trial after load, kept out of the warm statistics
+    "cold_latency_ms",
+    "peak_rss_mb",  # process RSS peak while the trials ran (sampled)
+    "rss_growth_mb",  # RSS after the last trial minus after the first
+    "accel_peak_mb",  # accelerator peak over the trials; None where not exposed
+)
+
+# Old spellings users write in gate files.
+ALIASES = {
+    "underrun.stalls": "stalls.max",
+    "underrun.stall_s": "stall_s.max",
+    "underrun.min_prebuffer_ms": "min_prebuffer_ms.max",
+    "lufs": "lufs.p50",
+    "true_peak_dbtp": "true_peak_dbtp.max",
+    "rtf": "rtf.p50",
+    "ttfa_ms": "ttfa_ms.p50",
+    "latency_ms": "latency_ms.p50",
+}
+
+
+@dataclass
+class Trial:
+    """One synthesis, from t0 (just before the engine call) to its last chunk."""
+
+    index: int
+    kind: str  # "cold", "warmup" or "measured"
+    t0_ns: int
+    chunk_ns: list[int]  # each chunk's handover time, ns after t0
+    chunk_samples: list[int]
+    sample_rate: int
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # invalid audio: why
+    error: str | None = None  # the engine raised, hung or returned garbage
+    accel_peak_mb: float | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None and not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "kind": self.kind, "t0_ns": self.t0_ns,
+            "chunk_ns": list(self.chunk_ns), "chunk_samples": list(self.chunk_samples),
+            "sample_rate": self.sample_rate, "metrics": dict(self.metrics),
+            "problems": list(self.problems), "error": self.error,
+            "accel_peak_mb": self.accel_peak_mb, "stages": dict(self.stages),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Trial:
+        return cls(
+            index=int(d["index"]), kind=str(d["kind"]), t0_ns=int(d["t0_ns"]),
+            chunk_ns=[int(x) for x in d["chunk_ns"]],
+            chunk_samples=[int(x) for x in d["chunk_samples"]],
+            sample_rate=int(d["sample_rate"]), metrics=dict(d.get("metrics", {})),
+            problems=list(d.get("problems", [])), error=d.get("error"),
+            accel_peak_mb=d.get("accel_peak_mb"), stages=dict(d.get("stages", {})),
+        )
+
+
+@dataclass
+class BenchResult:
+    """Everything one benchmark test measured for one target and one prompt."""
+
+    target: dict[str, Any]  # Target.as_dict(): id, model, backend, device, variant
+    test: str  # the test's node id
+    suite: str  # latency, streaming, memory, ... (the suite file's stem without test_)
+    prompt: str  # preset name, or "custom"
+    text_chars: int
+    language: str
+    stream_mode: str  # native, sentence or none
+    hardware: str  # label for the results table
+    warmup: int
+    trials: list[Trial] = field(default_factory=list)  # cold + warmup + measured
+    load_s: float | None = None
+    peak_rss_mb: float | None = None
+    rss_growth_mb: float | None = None
+    accel_peak_mb: float | None = None
+    cold_ttfa_ms: float | None = None  # set from the cold trial by measure.py
+    cold_latency_ms: float | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # provider, threads, options
+    params: dict[str, Any] = field(default_factory=dict)  # swept knobs: {"speed": 1.2}
+    gates: list[dict[str, Any]] = field(default_factory=list)  # verdicts, filled by gates
+    outcome: str = "passed"
+    xdist_workers: int = 0  # > 0: other benchmarks ran in parallel; timings contended
+    summaries: dict[str, Summary] = field(default_factory=dict)
+
+    # ---- derived -------------------------------------------------------------------
+    @property
+    def measured(self) -> list[Trial]:
+        return [t for t in self.trials if t.kind == "measured"]
+
+    @property
+    def valid_trials(self) -> list[Trial]:
+        return [t for t in self.measured if t.valid]
+
+    @property
+    def n(self) -> int:
+        if self.trials:
+            return len(self.valid_trials)
+        summary = self.summaries.get("latency_ms")  # trials stripped from the JSON
+        return summary.n if summary else 0
+
+    @property
+    def cold(self) -> Trial | None:
+        return next((t for t in self.trials if t.kind == "cold"), None)
+
+    def series(self, name: str) -> list[float]:
+        """The finite values of one per-trial metric over the valid measured trials."""
+        if name == "chunk_gap_ms":
+            gaps: list[float] = []
+            for t in self.valid_trials:
+                gaps.extend((b - a) / 1e6 for a, b in zip(t.chunk_ns, t.chunk_ns[1:]))
+            return gaps
+        values = [t.metrics.get(name) for t in self.valid_trials]
+        return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+    def summarize(self) -> None:
+        """(Re)compute every summary from the trials."""
+        self.summaries = {}
+        for name in (*SERIES, *POOLED):
+            values = self.series(name)
+            if values:
+                self.summaries[name] = summarize(values)
+
+    def scalar(self, name: str) -> float | None:
+        value = getattr(self, name)
+        return None if value is None else float(value)
+
+    def metric(self, name: str) -> float | None:
+        """A metric by flat name: ``series.stat`` or a scalar. None: not measured."""
+        name = ALIASES.get(name, name)
+        if name in SCALARS:
+            return self.scalar(name)
+        series, _, stat = name.partition(".")
+        if series not in SERIES and series not in POOLED:
+            raise KeyError(f"unknown metric {series!r}")
+        if stat not in STATISTICS:
+            raise KeyError(f"unknown statistic {stat!r} of {series}")
+        summary = self.summaries.get(series)
+        return None if summary is None else summary.get(stat)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What a results-doc row and a baseline match on."""
+        model = self.target["model"]
+        if not self.target.get("default_variant", True):
+            model = f"{model} ({self.target['variant']})"
+        return (model, self.target["backend"], self.hardware, self.prompt)
+
+    # ---- JSON ---------------------------------------------------------------------
+    def as_dict(self, with_trials: bool = True) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "target": dict(self.target), "test": self.test, "suite": self.suite,
+            "prompt": self.prompt, "text_chars": self.text_chars, "language": self.language,
+            "stream_mode": self.stream_mode, "hardware": self.hardware,
+            "warmup": self.warmup, "n": self.n,
+            "load_s": self.load_s, "peak_rss_mb": self.peak_rss_mb,
+            "rss_growth_mb": self.rss_growth_mb, "accel_peak_mb": self.accel_peak_mb,
+            "cold_ttfa_ms": self.cold_ttfa_ms, "cold_latency_ms": self.cold_latency_ms,
+            "summaries": {k: v.as_dict() for k, v in sorted(self.summaries.items())},
+            "versions": dict(self.versions), "details": dict(self.details),
+            "params": dict(self.params), "gates": list(self.gates),
+            "outcome": self.outcome, "xdist_workers": self.xdist_workers,
+            "trials": [t.as_dict() for t in self.trials] if with_trials else [],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BenchResult:
+        schema = d.get("schema")
+        if schema != SCHEMA_VERSION:
+            raise ValueError(f"result schema {schema!r} is not {SCHEMA_VERSION}")
+        result = cls(
+            target=dict(d["target"]), test=str(d["test"]), suite=str(d["suite"]),
+            prompt=str(d["prompt"]), text_chars=int(d["text_chars"]),
+            language=str(d["language"]), stream_mode=str(d["stream_mode"]),
+            hardware=str(d["hardware"]), warmup=int(d["warmup"]),
+            trials=[Trial.from_dict(t) for t in d.get("trials", [])],
+            load_s=d.get("load_s"), peak_rss_mb=d.get("peak_rss_mb"),
+            rss_growth_mb=d.get("rss_growth_mb"), accel_peak_mb=d.get("accel_peak_mb"),
+            cold_ttfa_ms=d.get("cold_ttfa_ms"), cold_latency_ms=d.get("cold_latency_ms"),
+            versions=dict(d.get("versions", {})), details=dict(d.get("details", {})),
+            params=dict(d.get("params", {})), gates=list(d.get("gates", [])),
+            outcome=str(d.get("outcome", "passed")),
+            xdist_workers=int(d.get("xdist_workers", 0)),
+            summaries={k: Summary.from_dict(v) for k, v in d.get("summaries", {}).items()},
+        )
+        if result.trials and not result.summaries:
+            result.summarize()
+        return result
