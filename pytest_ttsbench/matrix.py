@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_ttsbench.engines.base import EngineSpec, Target, WeightsQuery
+from pytest_ttsbench.engines.base import EngineSpec, Target, WeightsLookup, WeightsQuery
 from pytest_ttsbench.engines.registry import EngineRegistry
 from pytest_ttsbench.hardware import Hardware
 from pytest_ttsbench.settings import Settings
@@ -28,6 +28,7 @@ class MatrixEntry:
     spec: EngineSpec
     skip: str | None = None  # the reason, which says how to make it run
     error: str | None = None  # a lookup that crashed: shown as a test error, not hidden
+    weights: WeightsLookup | None = None  # what collection found, handed to the engine
 
     @property
     def marks(self) -> tuple[str, ...]:
@@ -118,10 +119,8 @@ def availability(
     except Exception as exc:  # an adapter bug must show, not hide as a skip
         return MatrixEntry(target, spec, error=(
             f"{target.id}: looking for weights failed: {type(exc).__name__}: {exc}"))
-    if lookup.found:
-        return MatrixEntry(target, spec)
-    if allow_download and lookup.downloadable:
-        return MatrixEntry(target, spec)
+    if lookup.found or (allow_download and lookup.downloadable):
+        return MatrixEntry(target, spec, weights=lookup)
     searched = "; ".join(lookup.searched) or "nowhere"
     download = (" or allow a download with --tts-allow-download"
                 if lookup.downloadable else "")

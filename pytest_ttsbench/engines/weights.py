@@ -45,12 +45,18 @@ def hf_snapshots(repo_id: str, env: Mapping[str, str]) -> list[Path]:
     return ordered
 
 
+def _has_file(folder: Path, name: str) -> bool:
+    if any(c in name for c in "*?["):
+        return any(p.is_file() for p in folder.glob(name))
+    return (folder / name).is_file()
+
+
 @dataclass
 class Search:
     """Collects candidate folders and checks each for the files a model needs.
 
     ``required`` lists file names (or alternatives as tuples: any one of them will do)
-    relative to a candidate folder.
+    relative to a candidate folder; a name may be a glob (``voices/*.pt``).
     """
 
     target: Target
@@ -62,7 +68,7 @@ class Search:
         missing = []
         for need in self.required:
             options = (need,) if isinstance(need, str) else need
-            if not any((folder / name).is_file() for name in options):
+            if not any(_has_file(folder, name) for name in options):
                 missing.append(" or ".join(options))
         return missing
 

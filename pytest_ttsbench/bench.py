@@ -1,0 +1,292 @@
+"""The ``tts_bench`` fixture object: runs cold, warm-up and measured trials of one
+prompt on one loaded engine and returns a :class:`BenchResult` with every metric.
+
+The shapes follow pytest-benchmark where users already know them: call it, read
+``.result`` / ``.stats``, add to ``.extra_info``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+from pytest_ttsbench import audio, memory, prompts
+from pytest_ttsbench.engines.base import SynthesisOptions
+from pytest_ttsbench.measure import (
+    TrialHung,
+    TrialPlan,
+    build_trial,
+    capture,
+    collect_garbage,
+    plan_trials,
+    sentence_chunks,
+)
+from pytest_ttsbench.results import BenchResult, Trial
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.pool import EngineHandle
+    from pytest_ttsbench.session import BenchSession
+
+
+class BenchError(Exception):
+    """Trials that crashed, hung or produced invalid audio; the message lists them."""
+
+
+@dataclass
+class Prepared:
+    """One benchmark's inputs, resolved and checked before any trial runs."""
+
+    prompt: prompts.Prompt
+    mode: str
+    opts: SynthesisOptions
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class TTSBench:
+    def __init__(self, session: BenchSession, handle: EngineHandle,
+                 request: pytest.FixtureRequest) -> None:
+        self.session = session
+        self.handle = handle
+        self.request = request
+        self.extra_info: dict[str, Any] = {}
+        self.result: BenchResult | None = None
+        self.audio: list[np.ndarray[Any, np.dtype[np.float32]]] = []  # measured trials
+
+    @property
+    def stats(self) -> dict[str, Any] | None:
+        """Summaries by metric name (``stats["latency_ms"].p50``), after a run."""
+        return dict(self.result.summaries) if self.result else None
+
+    # ---- inputs ------------------------------------------------------------------------
+    def prepare(self, prompt: str, text: str | None, language: str | None, mode: str | None,
+                voice: str | None, speed: float, reference_audio: Path | None,
+                extra: dict[str, Any]) -> Prepared:
+        """Resolve the prompt and streaming mode; skip what this engine cannot do."""
+        engine = self.handle.engine
+        caps = engine.capabilities
+        target = self.handle.target
+        if text is not None:
+            chosen = prompts.Prompt(name=prompt if prompt != "medium" else "custom",
+                                    text=text, language=language or "en")
+        else:
+            chosen = prompts.get(prompt)
+        language = language or chosen.language
+        if "tags" in chosen.needs and not caps.tags:
+            pytest.skip(f"{target.id}: prompt {chosen.name!r} uses paralinguistic tags, "
+                        "which this engine does not support")
+        if language not in caps.languages:
+            pytest.skip(f"{target.id}: no language {language!r} (supports "
+                        f"{', '.join(sorted(caps.languages))})")
+        if speed != 1.0 and not caps.speed:
+            pytest.skip(f"{target.id}: no speed control")
+        if reference_audio is not None and not caps.voice_clone:
+            pytest.skip(f"{target.id}: no voice cloning from a reference clip")
+        requested = mode or self.session.settings.stream
+        if requested == "auto":
+            requested = "native" if caps.stream else "none"
+        if requested == "native" and not caps.stream:
+            pytest.skip(f"{target.id}: no native streaming upstream; measure it with "
+                        "--tts-stream=sentence (the harness streams sentence by sentence)")
+        opts = SynthesisOptions(voice=voice, speed=speed, language=language,
+                                reference_audio=reference_audio, extra=dict(extra))
+        return Prepared(chosen, requested, opts)
+
+    def _producer(self, prep: Prepared) -> Callable[[], Iterable[Any]]:
+        engine, text, opts = self.handle.engine, prep.prompt.text, prep.opts
+        if prep.mode == "native":
+            return lambda: engine.stream(text, opts)
+        if prep.mode == "sentence":
+            sentences = prompts.split_sentences(text)
+            return lambda: sentence_chunks(lambda s: engine.synthesize(s, opts), sentences)
+
+        def whole() -> Iterator[Any]:
+            yield engine.synthesize(text, opts)
+
+        return whole
+
+    # ---- trials ------------------------------------------------------------------------
+    def _trial(self, produce: Callable[[], Iterable[Any]], index: int, kind: str,
+               prep: Prepared) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]] | None]:
+        handle, engine = self.handle, self.handle.engine
+        collect_garbage()
+        try:
+            handle.thread.call(engine.reset_peak_memory, 60)
+            captured = handle.thread.call(lambda: capture(produce),
+                                          self.session.settings.trial_timeout_s)
+            trial, whole = build_trial(captured, index=index, kind=kind,
+                                       sample_rate=engine.sample_rate, text=prep.prompt.text)
+            peak = handle.thread.call(engine.peak_memory_bytes, 60)
+            trial.accel_peak_mb = None if peak is None else peak / 2**20
+            trial.stages = handle.thread.call(engine.stage_seconds, 60)
+        except TrialHung as exc:
+            handle.broken = (f"{kind} trial {index} hung: {exc} (--tts-trial-timeout); "
+                             "the engine was abandoned")
+            return self._failed(index, kind, handle.broken), None
+        except Exception as exc:
+            return self._failed(index, kind, f"{type(exc).__name__}: {exc}"), None
+        return trial, whole
+
+    def _failed(self, index: int, kind: str, error: str) -> Trial:
+        return Trial(index=index, kind=kind, t0_ns=0, chunk_ns=[], chunk_samples=[],
+                     sample_rate=self.handle.engine.sample_rate, error=error)
+
+    def __call__(
+        self,
+        prompt: str = "medium",
+        *,
+        text: str | None = None,
+        language: str | None = None,
+        mode: str | None = None,
+        trials: int | None = None,
+        warmup: int | None = None,
+        voice: str | None = None,
+        speed: float = 1.0,
+        reference_audio: Path | None = None,
+        params: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> BenchResult:
+        """Benchmark ``prompt`` (a preset name, or ``text=``) on this test's target."""
+        if self.result is not None:
+            raise BenchError("tts_bench runs once per test; parametrize for more runs")
+        if self.handle.broken:
+            pytest.fail(f"{self.handle.target.id}: {self.handle.broken}", pytrace=False)
+        settings = self.session.settings
+        prep = self.prepare(prompt, text, language, mode, voice, speed, reference_audio, extra)
+        prep.params = dict(params or {})
+        result = self.session.new_result(self.request, self.handle, prep)
+        produce = self._producer(prep)
+        handle = self.handle
+        if handle.cold is None:
+            handle.cold, _ = self._trial(produce, 0, "cold", prep)
+            handle.cold_prompt = prep.prompt.name
+        result.trials.append(handle.cold)
+        if handle.cold.valid:
+            result.cold_ttfa_ms = handle.cold.metrics.get("ttfa_ms")
+            result.cold_latency_ms = handle.cold.metrics.get("latency_ms")
+        result.details["cold_prompt"] = handle.cold_prompt
+        n_warmup = settings.warmup if warmup is None else warmup
+        for i in range(n_warmup):
+            trial, _ = self._trial(produce, i, "warmup", prep)
+            result.trials.append(trial)
+        n = settings.trials if trials is None else trials
+        needed = self.session.trials_needed(result, n)
+        plan = TrialPlan(warmup=n_warmup, trials=needed, adaptive=settings.adaptive,
+                         precision=settings.precision, budget_s=settings.budget_s,
+                         max_trials=max(settings.max_trials, needed),
+                         timeout_s=settings.trial_timeout_s)
+        result.details["trials_requested"] = n
+        result.details["trials_planned"] = needed
+        rss: list[float] = []
+        sampler = memory.RssSampler()
+        errors: list[Trial] = []
+
+        def run_one(i: int) -> None:
+            if errors:
+                return  # a crashed or hung engine gets no more trials
+            trial, whole = self._trial(produce, i, "measured", prep)
+            result.trials.append(trial)
+            rss.append(memory.rss_mb())
+            if trial.error:
+                errors.append(trial)
+            elif whole is not None:
+                self.audio.append(whole)
+
+        with sampler:
+            plan_trials(plan, lambda: result.series("latency_ms"), run_one)
+        result.peak_rss_mb = sampler.peak_mb
+        result.rss_growth_mb = memory.growth(rss)
+        peaks = [t.accel_peak_mb for t in result.measured if t.accel_peak_mb is not None]
+        result.accel_peak_mb = max(peaks) if peaks else None
+        result.details["rss_sampler"] = sampler.as_dict()
+        result.details["rss_after_trials_mb"] = rss
+        result.summarize()
+        self.result = result
+        self.session.record(self.request, result, self.extra_info)
+        self._save_audio(result)
+        self._feed_pytest_benchmark(result)
+        self._verdict(result)
+        return result
+
+    # ---- after the trials ----------------------------------------------------------------
+    def _verdict(self, result: BenchResult) -> None:
+        bad = [t for t in result.trials if t.kind != "warmup" and not t.valid]
+        if bad:
+            lines = [f"  {t.kind} trial {t.index}: " + (t.error or "; ".join(t.problems))
+                     for t in bad]
+            pytest.fail(f"{result.target['id']} [{result.prompt}]: "
+                        f"{len(bad)} trial(s) invalid, left out of the statistics:\n"
+                        + "\n".join(lines), pytrace=False)
+        self.session.judge(self.request, result)
+
+    def _save_audio(self, result: BenchResult) -> None:
+        if not self.session.settings.save_audio or not self.audio:
+            return
+        folder = self.session.artifacts_dir / "audio"
+        stem = _safe(result.test)
+        for i, clip in enumerate(self.audio):
+            audio.write_wav(folder / f"{stem}-trial{i}.wav", clip,
+                            self.handle.engine.sample_rate)
+
+    def _feed_pytest_benchmark(self, result: BenchResult) -> None:
+        """Hand the measured latencies to pytest-benchmark, timed by a replay clock."""
+        clock = self.session.replay_clock(self.request.node)
+        if clock is None or not result.series("latency_ms"):
+            return
+        bench = self.request.getfixturevalue("benchmark")
+        bench.extra_info.update(_benchmark_extra(result), **self.extra_info)
+        latencies = [v / 1e3 for v in result.series("latency_ms")]
+        clock.load(latencies)
+        bench.pedantic(clock.advance, rounds=len(latencies), iterations=1, warmup_rounds=0)
+
+
+def _benchmark_extra(result: BenchResult) -> dict[str, Any]:
+    keys = ("ttfa_ms.p50", "ttfa_ms.p95", "latency_ms.p50", "rtf.p50", "rtfx.p50",
+            "audio_s.p50", "peak_rss_mb", "accel_peak_mb", "load_s", "cold_ttfa_ms")
+    info: dict[str, Any] = {"tts_" + k.replace(".", "_"): result.metric(k) for k in keys}
+    info["tts_target"] = result.target["id"]
+    info["tts_stream_mode"] = result.stream_mode
+    info["tts_rtf_direction"] = "lower is better"
+    return info
+
+
+class ReplayClock:
+    """A pytest-benchmark timer that replays latencies the harness already measured.
+
+    pytest-benchmark reads ``timer()`` around each round's target; the target
+    ``advance`` moves the clock by the next measured latency, so its statistics are
+    exactly our trials, not a re-measurement of a no-op.
+    """
+
+    __name__ = "ttsbench_replay_clock"
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._pending: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def load(self, latencies_s: list[float]) -> None:
+        self._pending = list(latencies_s)
+
+    def advance(self) -> None:
+        if self._pending:
+            self.now += self._pending.pop(0)
+
+
+def _safe(text: str) -> str:
+    keep = [c if c.isalnum() or c in "-_." else "_" for c in text]
+    return "".join(keep).strip("_")[:150] or "test"
+
+
+def xdist_workers() -> int:
+    try:
+        return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    except ValueError:
+        return 0

@@ -1,0 +1,142 @@
+"""A deterministic engine whose timing is known: the plugin's own test fixture.
+
+Chunks are handed over at fixed offsets from the call, busy-waited (not slept) so
+the schedule holds to microseconds. Not registered for users: tests add it with
+``SYNTHETIC_SPEC``. Knobs come from ``--tts-opt`` / ``opts.extra``:
+
+first_ms (50), gap_ms (20), chunks (5), chars_per_s (15: sets audio length from the
+text), load_ms (0), scale (1.0: multiplies every delay, to inject a regression),
+leak_kb (0: memory kept per call), fail_on (0: raise on that call number),
+hang (false), nan (false), silence (false), serialize (true: one call at a time),
+variant "slow" doubles every delay.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from pytest_ttsbench.engines.base import (
+    Capabilities,
+    Engine,
+    EngineContext,
+    EngineError,
+    EngineSpec,
+    SynthesisOptions,
+)
+
+_DEFAULTS: dict[str, float] = {
+    "first_ms": 50.0, "gap_ms": 20.0, "chunks": 5.0, "chars_per_s": 15.0, "load_ms": 0.0,
+    "scale": 1.0, "leak_kb": 0.0, "fail_on": 0.0, "hang": 0.0, "nan": 0.0, "silence": 0.0,
+    "serialize": 1.0,
+}
+
+
+def _busy_until(deadline_ns: int) -> None:
+    while time.perf_counter_ns() < deadline_ns:
+        pass
+
+
+class SyntheticEngine(Engine):
+    capabilities = Capabilities(stream=True, speed=True, voices=True,
+                                languages=frozenset({"en", "ar"}), tags=True,
+                                chunk_knob="chunks", deterministic=True)
+    sample_rate = 24000
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self.calls = 0
+        self._leaked: list[bytearray] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def knob(self, name: str, opts: SynthesisOptions | None = None) -> float:
+        raw: Any = _DEFAULTS[name]
+        if name in self.ctx.options:
+            raw = self.ctx.options[name]
+        if opts is not None and name in opts.extra:
+            raw = opts.extra[name]
+        if isinstance(raw, str) and raw.lower() in ("true", "false"):
+            raw = 1.0 if raw.lower() == "true" else 0.0
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise EngineError(f"synthetic knob {name}={raw!r} is not a number") from None
+        return value
+
+    def _scale(self, opts: SynthesisOptions) -> float:
+        slow = 2.0 if self.target.variant == "slow" else 1.0
+        return self.knob("scale", opts) * slow
+
+    def load(self) -> None:
+        _busy_until(time.perf_counter_ns() + int(self.knob("load_ms") * 1e6))
+
+    def schedule(self, text: str, opts: SynthesisOptions) -> list[tuple[int, int]]:
+        """(offset ns from the call, samples) for every chunk: the ground truth."""
+        chunks = max(1, int(self.knob("chunks", opts)))
+        scale = self._scale(opts)
+        first = self.knob("first_ms", opts) * scale * 1e6
+        gap = self.knob("gap_ms", opts) * scale * 1e6
+        audio_s = max(len(text), 1) / self.knob("chars_per_s", opts) / opts.speed
+        per_chunk = max(1, int(audio_s * self.sample_rate / chunks))
+        return [(int(first + k * gap), per_chunk) for k in range(chunks)]
+
+    def _audio(self, start: int, n: int, opts: SynthesisOptions) -> np.ndarray[Any, Any]:
+        t = (np.arange(start, start + n, dtype=np.float64)) / self.sample_rate
+        wave = (0.3 * np.sin(2 * math.pi * 220.0 * t)).astype(np.float32)
+        if self.knob("silence", opts):
+            wave[:] = 0.0
+        if self.knob("nan", opts):
+            wave[n // 2:] = np.nan
+        return wave
+
+    def _begin(self, opts: SynthesisOptions) -> None:
+        self.calls += 1
+        fail_on = int(self.knob("fail_on", opts))
+        if fail_on and self.calls == fail_on:
+            raise EngineError(f"synthetic failure on call {self.calls}")
+        leak = int(self.knob("leak_kb", opts) * 1024)
+        if leak:
+            self._leaked.append(bytearray(b"\x01" * leak))  # touched: counts in RSS
+        if self.knob("hang", opts):
+            self._stop.wait()  # until close(): a hung engine
+
+    def stream(self, text: str, opts: SynthesisOptions) -> Iterator[np.ndarray[Any, Any]]:
+        start = time.perf_counter_ns()
+        lock = self._lock if self.knob("serialize", opts) else None
+        if lock:
+            lock.acquire()
+        try:
+            self._begin(opts)
+            done = 0
+            for offset, n in self.schedule(text, opts):
+                chunk = self._audio(done, n, opts)
+                done += n
+                _busy_until(start + offset)
+                yield chunk
+        finally:
+            if lock:
+                lock.release()
+
+    def synthesize(self, text: str, opts: SynthesisOptions) -> np.ndarray[Any, Any]:
+        return np.concatenate(list(self.stream(text, opts)))
+
+    def versions(self) -> dict[str, str]:
+        return {"synthetic": "1"}
+
+    def details(self) -> dict[str, object]:
+        return {"schedule": "busy-waited", "options": dict(self.ctx.options)}
+
+    def close(self) -> None:
+        self._stop.set()
+        self._leaked.clear()
+
+
+SYNTHETIC_SPEC = EngineSpec(
+    "synthetic", "sim", SyntheticEngine, devices=("cpu",), variants=("default", "slow"),
+    description="deterministic test engine (busy-waited chunks at known times)")

@@ -1,0 +1,61 @@
+"""Prompt presets (prompts.toml) and the sentence splitter of sentence streaming."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+class PromptError(ValueError):
+    """An unknown preset; the message lists the valid ones."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    text: str
+    language: str = "en"
+    needs: tuple[str, ...] = ()  # capabilities such as "tags"
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
+
+
+@cache
+def presets() -> dict[str, Prompt]:
+    raw = tomllib.loads(
+        resources.files("pytest_ttsbench").joinpath("prompts.toml").read_text(encoding="utf-8"))
+    return {
+        name: Prompt(name=name, text=" ".join(str(body["text"]).split()),
+                     language=str(body.get("language", "en")),
+                     needs=tuple(body.get("needs", ())))
+        for name, body in raw.items()
+    }
+
+
+def get(name: str) -> Prompt:
+    try:
+        return presets()[name]
+    except KeyError:
+        raise PromptError(
+            f"unknown prompt preset {name!r}; valid: {', '.join(presets())}") from None
+
+
+def validate(names: tuple[str, ...] | None) -> None:
+    for name in names or ():
+        get(name)
+
+
+# A sentence ends at . ! ? (or their CJK/Arabic forms) followed by space or the end;
+# abbreviations like "Dr." are rare in call-centre prompts and merely split early.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences in order; text without terminal punctuation is one sentence."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text.strip())]
+    return [p for p in parts if p]

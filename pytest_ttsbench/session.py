@@ -1,0 +1,182 @@
+"""The one object per pytest run: matrix, engine pool, results, gates, reports.
+
+Registered as a plugin (its ``pytest_*`` methods are hooks) and reached through
+``config.stash``. Per-test results ride on ``TestReport.user_properties`` as one JSON
+string, so the same code collects them in a plain run and on the xdist controller,
+and rows already reported survive a crashed worker. Only the controller (or a plain
+run) writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_ttsbench import __version__
+from pytest_ttsbench.bench import ReplayClock, xdist_workers
+from pytest_ttsbench.engines.registry import EngineRegistry
+from pytest_ttsbench.hardware import Hardware
+from pytest_ttsbench.matrix import MatrixEntry
+from pytest_ttsbench.pool import EnginePool
+from pytest_ttsbench.results import BenchResult
+from pytest_ttsbench.settings import Settings
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import Prepared
+    from pytest_ttsbench.gatekeeper import GateKeeper
+    from pytest_ttsbench.pool import EngineHandle
+
+RESULT_PROPERTY = "ttsbench.result.v1"
+SUITE_PREFIX = "test_"
+
+
+def cache_dir(env: dict[str, str]) -> Path:
+    """Assembled weights live here, shared by every project on the machine."""
+    if env.get("TTSBENCH_CACHE"):
+        return Path(env["TTSBENCH_CACHE"]).expanduser()
+    xdg = env.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "pytest-ttsbench"
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+class BenchSession:
+    def __init__(self, config: pytest.Config, settings: Settings, registry: EngineRegistry,
+                 hardware: Hardware, entries: list[MatrixEntry],
+                 gatekeeper: GateKeeper) -> None:
+        self.config = config
+        self.settings = settings
+        self.registry = registry
+        self.hardware = hardware
+        self.entries = {e.target.id: e for e in entries}
+        self.gatekeeper = gatekeeper
+        self.is_worker = hasattr(config, "workerinput")
+        self.env = dict(os.environ)
+        self.pool = EnginePool(dict(settings.engine_opts), settings.allow_download,
+                               cache_dir(self.env), settings.trial_timeout_s)
+        self.results: list[BenchResult] = []
+        self.clocks: dict[str, ReplayClock] = {}
+        self.started = time.time()
+        self.written: list[tuple[str, Path]] = []
+        self.warnings: list[str] = []
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.settings.artifacts
+
+    # ---- used by the tts_bench fixture ----------------------------------------------------
+    def new_result(self, request: pytest.FixtureRequest, handle: EngineHandle,
+                   prep: Prepared) -> BenchResult:
+        target = handle.target
+        module = request.node.module.__name__.rpartition(".")[2] if request.node.module else ""
+        return BenchResult(
+            target=target.as_dict(), test=request.node.nodeid,
+            suite=module.removeprefix(SUITE_PREFIX) or "custom",
+            prompt=prep.prompt.name, text_chars=prep.prompt.chars,
+            language=prep.opts.language, stream_mode=prep.mode,
+            hardware=self.hardware.label(target.device),
+            warmup=self.settings.warmup, load_s=handle.load_s,
+            versions=handle.thread.call(handle.engine.versions, 60),
+            details={"engine": handle.thread.call(handle.engine.details, 60),
+                     "capabilities": handle.engine.capabilities.as_dict(),
+                     "options": prep.opts.as_dict(),
+                     "engine_opts": dict(self.settings.engine_opts),
+                     "clock": "time.perf_counter_ns", "stamp": "host array handed over"},
+            params=prep.params, xdist_workers=xdist_workers(),
+        )
+
+    def trials_needed(self, result: BenchResult, requested: int) -> int:
+        return self.gatekeeper.trials_needed(result, requested, self.settings.max_trials)
+
+    def judge(self, request: pytest.FixtureRequest, result: BenchResult) -> None:
+        self.gatekeeper.judge(request, result)
+
+    def record(self, request: pytest.FixtureRequest, result: BenchResult,
+               extra_info: dict[str, Any]) -> None:
+        """Attach the result to the test report (it travels to the xdist controller)."""
+        payload = result.as_dict()
+        payload["extra_info"] = _jsonable(extra_info)
+        request.node.user_properties.append((RESULT_PROPERTY, json.dumps(payload)))
+
+    def replay_clock(self, node: pytest.Item) -> ReplayClock | None:
+        return self.clocks.get(node.nodeid)
+
+    # ---- hooks -------------------------------------------------------------------------
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        for name, value in report.user_properties:
+            if name != RESULT_PROPERTY or not isinstance(value, str):
+                continue
+            if any(r.test == report.nodeid for r in self.results):
+                continue  # setup/call/teardown reports repeat the properties
+            data = json.loads(value)
+            extra = data.pop("extra_info", {})
+            result = BenchResult.from_dict(data)
+            result.details["extra_info"] = extra
+            result.outcome = ("inconclusive" if report.skipped else report.outcome)
+            self.results.append(result)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.pool.close_all()
+        if self.is_worker:
+            return
+        from pytest_ttsbench import outputs
+
+        outputs.write_all(self)
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.is_worker:
+            return
+        from pytest_ttsbench import outputs
+
+        outputs.terminal_summary(self, terminalreporter)
+
+    # ---- facts for the results JSON ------------------------------------------------------
+    def machine_info(self) -> dict[str, Any]:
+        return {
+            "hostname": socket.gethostname(),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "hardware": self.hardware.as_dict(),
+            "pytest": pytest.__version__,
+            "plugin_version": __version__,
+            "git_commit": git_commit(self.config.rootpath),
+            "started": self.started,
+            "args": list(self.config.invocation_params.args),
+            "xdist_workers": xdist_workers(),
+            "settings": {"trials": self.settings.trials, "warmup": self.settings.warmup,
+                         "stream": self.settings.stream, "adaptive": self.settings.adaptive},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """extra_info must survive json.dumps: anything else becomes its repr."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        if isinstance(value, dict):
+            return {str(k): _jsonable(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [_jsonable(v) for v in value]
+        return repr(value)
+    return value

@@ -1,0 +1,45 @@
+"""pytester set-up shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+SYNTHETIC_CONFTEST = textwrap.dedent(
+    """
+    from pytest_ttsbench.engines.synthetic import SYNTHETIC_SPEC
+
+    def pytest_ttsbench_register_engines(registry, config):
+        registry.register(SYNTHETIC_SPEC)
+    """
+)
+
+LATENCY_SUITE = textwrap.dedent(
+    """
+    def test_latency(tts_bench):
+        result = tts_bench("short")
+        assert result.n >= 1
+    """
+)
+
+
+@pytest.fixture
+def ttsb(
+    pytester: pytest.Pytester,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> pytest.Pytester:
+    """A project with the synthetic engine registered and a stable, strict ini."""
+    pytester.makeconftest(SYNTHETIC_CONFTEST)
+    pytester.makeini(
+        """
+        [pytest]
+        addopts = --strict-markers -p no:randomly -p no:cacheprovider
+        console_output_style = classic
+        filterwarnings = error
+        """
+    )
+    # Keep assembled weights and artifacts inside the test's own folders.
+    monkeypatch.setenv("TTSBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+    return pytester
