@@ -192,7 +192,7 @@ def _item_target(item: pytest.Item) -> Target | None:
 
 def _uses_benchmark(config: pytest.Config, item: pytest.Item) -> bool:
     """Feed pytest-benchmark only when it is active and the item has no timer of its own."""
-    if not config.pluginmanager.has_plugin("pytest_benchmark.plugin"):
+    if not config.pluginmanager.has_plugin("benchmark"):
         return False
     if config.getoption("benchmark_disable", False) or config.getoption("benchmark_skip", False):
         return False

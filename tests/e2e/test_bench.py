@@ -1,0 +1,248 @@
+"""The tts_bench fixture through the real plugin, on the synthetic engine whose timing
+is known: ground truth, cold/warm separation, streaming modes, broken engines."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import textwrap
+from typing import Any
+
+import pytest
+
+from pytest_ttsbench.results import BenchResult
+from pytest_ttsbench.session import RESULT_PROPERTY
+
+SYNTH = ["--tts-model=synthetic", "-p", "no:xdist"]
+
+
+def results_of(reprec: pytest.HookRecorder) -> list[BenchResult]:
+    out = []
+    for report in reprec.getreports("pytest_runtest_logreport"):
+        if report.when != "call":
+            continue
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                data: dict[str, Any] = json.loads(str(value))
+                data.pop("extra_info", None)
+                out.append(BenchResult.from_dict(data))
+    return out
+
+
+def test_reported_timings_match_the_truth(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(
+        """
+        def test_truth(tts_bench):
+            tts_bench("short", first_ms=40, gap_ms=15, chunks=6)
+        """
+    )
+    reprec = ttsb.inline_run(*SYNTH, "--tts-trials=9", "--tts-warmup=2")
+    reprec.assertoutcome(passed=1)
+    (result,) = results_of(reprec)
+    kinds = [t.kind for t in result.trials]
+    assert kinds == ["cold", "warmup", "warmup"] + ["measured"] * 9
+    assert result.n == 9
+    ttfa = statistics.median(result.series("ttfa_ms"))
+    latency = statistics.median(result.series("latency_ms"))
+    assert abs(ttfa - 40.0) < 0.5
+    assert abs(latency - (40.0 + 5 * 15.0)) < 0.5
+    assert abs(statistics.median(result.series("chunk_gap_ms")) - 15.0) < 0.5
+    # the cold trial is kept apart, not folded into the warm statistics
+    assert result.cold_ttfa_ms is not None
+    assert result.metric("ttfa_ms.p50") == pytest.approx(ttfa)
+    assert result.stream_mode == "native"
+    assert result.details["rss_sampler"]["rss_samples"] > 0
+    assert result.peak_rss_mb is not None and result.peak_rss_mb > 0
+    assert result.accel_peak_mb is None  # the CPU exposes no accelerator peak
+
+
+def test_sentence_mode_streams_sentence_by_sentence(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(
+        """
+        def test_sentences(tts_bench):
+            tts_bench("medium", mode="sentence", first_ms=20, gap_ms=5, chunks=2)
+        """
+    )
+    reprec = ttsb.inline_run(*SYNTH, "--tts-trials=3")
+    reprec.assertoutcome(passed=1)
+    (result,) = results_of(reprec)
+    assert result.stream_mode == "sentence"
+    assert result.series("chunks") == [3.0, 3.0, 3.0]  # three sentences in "medium"
+    ratio = result.metric("ttfa_ms.p50") / result.metric("latency_ms.p50")  # type: ignore[operator]
+    assert 0.2 < ratio < 0.45  # first sentence of three equal ones
+
+
+@pytest.mark.parametrize(
+    ("knobs", "message"),
+    [
+        ("nan=1", "NaN"),
+        ("silence=1", "silen"),
+        ("fail_on=3", "synthetic failure on call 3"),
+    ],
+)
+def test_broken_audio_or_engine_fails_naming_the_trial(
+    ttsb: pytest.Pytester, knobs: str, message: str
+) -> None:
+    ttsb.makepyfile(
+        """
+        def test_broken(tts_bench):
+            tts_bench("short")
+        """
+    )
+    result = ttsb.runpytest(*SYNTH, "--tts-trials=3", f"--tts-opt={knobs}")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "trial(s) invalid, left out of the statistics" in out
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_a_hung_engine_times_out_and_is_abandoned(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(
+        """
+        def test_first(tts_bench):
+            tts_bench("short")
+
+        def test_second(tts_bench):
+            tts_bench("short")
+        """
+    )
+    result = ttsb.runpytest(*SYNTH, "--tts-opt=hang=1", "--tts-trial-timeout=0.5")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "cold trial 0 hung: no result within 0.5 s" in out
+    assert out.count("the engine was abandoned") >= 2  # the second test fails fast
+
+
+def test_native_streaming_that_does_not_exist_is_a_skip(ttsb: pytest.Pytester) -> None:
+    ttsb.makeconftest(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from pytest_ttsbench.engines.base import Capabilities, Engine, EngineSpec
+
+            class Whole(Engine):
+                capabilities = Capabilities(stream=False)
+
+                def synthesize(self, text, opts):
+                    return np.full(24000, 0.1, dtype=np.float32)
+
+            def pytest_ttsbench_register_engines(registry, config):
+                registry.register(EngineSpec("whole", "py", Whole, devices=("cpu",)))
+            """
+        )
+    )
+    ttsb.makepyfile(
+        """
+        def test_stream(tts_bench):
+            tts_bench("ultra-short", trials=1)
+        """
+    )
+    result = ttsb.runpytest("--tts-model=whole", "--tts-stream=native", "-rs")
+    result.assert_outcomes(skipped=1)
+    assert "whole-py-cpu: no native streaming upstream; measure it with --tts-stream=sentence" in (
+        result.stdout.str())
+    result = ttsb.runpytest("--tts-model=whole", "-rs", "-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+
+
+def test_capabilities_the_engine_lacks_are_skips(ttsb: pytest.Pytester) -> None:
+    ttsb.makeconftest(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from pytest_ttsbench.engines.base import Capabilities, Engine, EngineSpec
+
+            class Plain(Engine):
+                capabilities = Capabilities()
+
+                def synthesize(self, text, opts):
+                    return np.full(len(text) * 1600, 0.1, dtype=np.float32)
+
+            def pytest_ttsbench_register_engines(registry, config):
+                registry.register(EngineSpec("plain", "py", Plain, devices=("cpu",)))
+            """
+        )
+    )
+    ttsb.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.tts_prompts("ar", "tags")
+        def test_prompt(tts_bench, tts_prompt):
+            tts_bench(tts_prompt, trials=1)
+
+        def test_speed(tts_bench):
+            tts_bench("short", speed=1.5, trials=1)
+        """
+    )
+    result = ttsb.runpytest("--tts-model=plain", "-rs")
+    result.assert_outcomes(skipped=3)
+    out = result.stdout.str()
+    assert "plain-py-cpu: no language 'ar' (supports en)" in out
+    assert "uses paralinguistic tags, which this engine does not support" in out
+    assert "plain-py-cpu: no speed control" in out
+
+
+def test_engine_loads_once_per_target_and_is_released(ttsb: pytest.Pytester) -> None:
+    ttsb.makeconftest(
+        textwrap.dedent(
+            """
+            from pytest_ttsbench.engines.base import EngineSpec
+            from pytest_ttsbench.engines.synthetic import SyntheticEngine
+
+            EVENTS = []
+
+            class Counting(SyntheticEngine):
+                def load(self):
+                    EVENTS.append(("load", self.target.id))
+
+                def close(self):
+                    EVENTS.append(("close", self.target.id))
+                    super().close()
+
+            def pytest_ttsbench_register_engines(registry, config):
+                registry.register(EngineSpec("count", "sim", Counting,
+                                             devices=("cpu",), variants=("a", "b"),
+                                             default_variant="a"))
+
+            def pytest_sessionfinish(session):
+                with open("events.txt", "w") as fh:
+                    fh.write(repr(EVENTS))
+            """
+        )
+    )
+    ttsb.makepyfile(
+        """
+        def test_one(tts_bench):
+            tts_bench("short", trials=1, warmup=0)
+
+        def test_two(tts_bench):
+            tts_bench("short", trials=1, warmup=0)
+        """
+    )
+    result = ttsb.runpytest("--tts-model=count", "--tts-variant=all", "-p", "no:xdist")
+    result.assert_outcomes(passed=4)
+    events = (ttsb.path / "events.txt").read_text()
+    assert events == repr([("load", "count-sim-cpu"), ("close", "count-sim-cpu"),
+                           ("load", "count-sim-cpu-b"), ("close", "count-sim-cpu-b")])
+
+
+def test_pytest_benchmark_sees_our_trials(ttsb: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_benchmark")
+    ttsb.makepyfile(
+        """
+        def test_bench(tts_bench):
+            tts_bench("short", first_ms=30, gap_ms=10, chunks=3)
+        """
+    )
+    out = ttsb.path / "bench.json"
+    result = ttsb.runpytest(*SYNTH, "--tts-trials=4", f"--benchmark-json={out}")
+    result.assert_outcomes(passed=1)
+    data = json.loads(out.read_text())
+    (bench,) = data["benchmarks"]
+    assert bench["stats"]["rounds"] == 4
+    assert abs(bench["stats"]["median"] - 0.050) < 0.0005
+    assert bench["extra_info"]["tts_rtf_direction"] == "lower is better"
+    assert bench["extra_info"]["tts_latency_ms_p50"] == pytest.approx(
+        bench["stats"]["median"] * 1e3)
