@@ -175,7 +175,8 @@ class TTSBench:
             trial, _ = self._trial(produce, i, "warmup", prep)
             result.trials.append(trial)
         n = settings.trials if trials is None else trials
-        needed = self.session.trials_needed(result, n)
+        needed = self.session.gatekeeper.trials_needed(self.request.node, result, n,
+                                                         settings.max_trials)
         plan = TrialPlan(warmup=n_warmup, trials=needed, adaptive=settings.adaptive,
                          precision=settings.precision, budget_s=settings.budget_s,
                          max_trials=max(settings.max_trials, needed),
@@ -206,15 +207,19 @@ class TTSBench:
         result.details["rss_sampler"] = sampler.as_dict()
         result.details["rss_after_trials_mb"] = rss
         result.summarize()
+        keeper = self.session.gatekeeper
+        verdicts = keeper.verdicts(self.request.node, result)
+        result.gates = [v.as_dict() for v in verdicts]
         self.result = result
         self.session.record(self.request, result, self.extra_info)
         self._save_audio(result)
         self._feed_pytest_benchmark(result)
-        self._verdict(result)
+        self._fail_on_invalid_trials(result)
+        keeper.enforce(result, verdicts)
         return result
 
     # ---- after the trials ----------------------------------------------------------------
-    def _verdict(self, result: BenchResult) -> None:
+    def _fail_on_invalid_trials(self, result: BenchResult) -> None:
         bad = [t for t in result.trials if t.kind != "warmup" and not t.valid]
         if bad:
             lines = [f"  {t.kind} trial {t.index}: " + (t.error or "; ".join(t.problems))
@@ -222,7 +227,6 @@ class TTSBench:
             pytest.fail(f"{result.target['id']} [{result.prompt}]: "
                         f"{len(bad)} trial(s) invalid, left out of the statistics:\n"
                         + "\n".join(lines), pytrace=False)
-        self.session.judge(self.request, result)
 
     def _save_audio(self, result: BenchResult) -> None:
         if not self.session.settings.save_audio or not self.audio:

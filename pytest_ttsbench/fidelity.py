@@ -1,0 +1,110 @@
+"""Does the plugin measure what a bare loop measures? Kokoro ONNX on this machine.
+
+    python -m pytest_ttsbench.fidelity [--trials 9] [--prompt medium]
+
+Runs the real plugin (pytest, the tts_bench fixture, the engine thread, the memory
+sampler) on kokoro-onnx-cpu with whole-utterance synthesis, then, in the same process
+right after, a bare ``Kokoro.create()`` loop on the same model, voices, provider and
+text, and prints both medians and their ratio. It also runs the plugin's sentence
+streaming mode and prints TTFA as a share of that mode's latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ttsbench import prompts
+from pytest_ttsbench.results import BenchResult
+from pytest_ttsbench.session import RESULT_PROPERTY
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.results: list[BenchResult] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                data: dict[str, Any] = json.loads(str(value))
+                data.pop("extra_info", None)
+                self.results.append(BenchResult.from_dict(data))
+
+
+def plugin_run(prompt: str, trials: int, mode: str, folder: Path) -> BenchResult:
+    test = folder / f"test_fidelity_{mode}.py"
+    test.write_text(textwrap.dedent(f"""
+        def test_fidelity(tts_bench):
+            tts_bench({prompt!r}, mode={mode!r})
+        """), encoding="utf-8")
+    collect = _Collect()
+    code = pytest.main([str(test), "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                        "-p", "no:benchmark", "--tts-model=kokoro", "--tts-backend=onnx",
+                        "--tts-device=cpu", f"--tts-trials={trials}", "--tts-warmup=1",
+                        f"--tts-artifacts={folder / 'artifacts'}", f"--rootdir={folder}"],
+                       plugins=[collect])
+    if code != 0 or not collect.results:
+        raise SystemExit(f"the plugin run failed (pytest exit code {int(code)})")
+    return collect.results[0]
+
+
+def bare_run(result: BenchResult, text: str, trials: int) -> list[float]:
+    """The same engine, built by hand, timed with perf_counter around create()."""
+    import onnxruntime as ort
+    from kokoro_onnx import Kokoro
+
+    engine = result.details["engine"]
+    model, voices = Path(str(engine["model_path"])), Path(str(engine["voices_path"]))
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    kokoro = Kokoro.from_session(session, str(voices))
+    voice = str(result.details["options"]["voice"] or "") or None
+    voice = voice or next(v for v in ("af_heart", "af_bella", "jf_alpha", *kokoro.get_voices())
+                          if v in kokoro.get_voices())
+    kokoro.create(text, voice=voice)  # warm-up, as the plugin does
+    out = []
+    for _ in range(trials):
+        start = time.perf_counter()
+        kokoro.create(text, voice=voice)
+        out.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_ttsbench.fidelity")
+    parser.add_argument("--trials", type=int, default=9)
+    parser.add_argument("--prompt", default="medium")
+    args = parser.parse_args(argv)
+    text = prompts.get(args.prompt).text
+    with tempfile.TemporaryDirectory() as tmp:
+        whole = plugin_run(args.prompt, args.trials, "none", Path(tmp))
+        bare = bare_run(whole, text, args.trials)
+        sentence = plugin_run(args.prompt, args.trials, "sentence", Path(tmp))
+    plugin_median = statistics.median(whole.series("latency_ms"))
+    bare_median = statistics.median(bare)
+    print(f"kokoro-onnx-cpu, prompt {args.prompt!r} ({len(text)} chars), n={args.trials}, "
+          f"{whole.hardware}")
+    print(f"  plugin latency p50 {plugin_median:9.1f} ms  (all: "
+          f"{', '.join(f'{v:.0f}' for v in whole.series('latency_ms'))})")
+    print(f"  bare   create() p50 {bare_median:8.1f} ms  (all: "
+          f"{', '.join(f'{v:.0f}' for v in bare)})")
+    print(f"  ratio plugin / bare = {plugin_median / bare_median:.4f}")
+    ttfa = sentence.metric("ttfa_ms.p50") or 0.0
+    latency = sentence.metric("latency_ms.p50") or 1.0
+    print(f"  sentence mode: TTFA p50 {ttfa:.1f} ms of latency p50 {latency:.1f} ms "
+          f"= {ttfa / latency:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
