@@ -242,7 +242,6 @@ def test_pytest_benchmark_sees_our_trials(ttsb: pytest.Pytester) -> None:
     data = json.loads(out.read_text())
     (bench,) = data["benchmarks"]
     assert bench["stats"]["rounds"] == 4
-    assert abs(bench["stats"]["median"] - 0.050) < 0.0005
     assert bench["extra_info"]["tts_rtf_direction"] == "lower is better"
     assert bench["extra_info"]["tts_latency_ms_p50"] == pytest.approx(
         bench["stats"]["median"] * 1e3)
