@@ -25,7 +25,7 @@ import pytest
 
 from pytest_ttsbench import prompts
 from pytest_ttsbench.results import BenchResult
-from pytest_ttsbench.session import RESULT_PROPERTY
+from pytest_ttsbench.session import REPORT_ATTR
 
 
 class _Collect:
@@ -35,11 +35,11 @@ class _Collect:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                data: dict[str, Any] = json.loads(str(value))
-                data.pop("extra_info", None)
-                self.results.append(BenchResult.from_dict(data))
+        payload = getattr(report, REPORT_ATTR, None)
+        if isinstance(payload, str):
+            data: dict[str, Any] = json.loads(payload)
+            data.pop("extra_info", None)
+            self.results.append(BenchResult.from_dict(data))
 
 
 def plugin_run(prompt: str, trials: int, mode: str, folder: Path) -> BenchResult:

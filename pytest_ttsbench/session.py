@@ -1,9 +1,10 @@
 """The one object per pytest run: matrix, engine pool, results, gates, reports.
 
 Registered as a plugin (its ``pytest_*`` methods are hooks) and reached through
-``config.stash``. Per-test results ride on ``TestReport.user_properties`` as one JSON
-string, so the same code collects them in a plain run and on the xdist controller,
-and rows already reported survive a crashed worker. Only the controller (or a plain
+``config.stash``. Per-test results ride on the call-phase TestReport as one JSON
+string attribute (xdist serializes a report's attributes), so the same code collects
+them in a plain run and on the xdist controller, and rows already reported survive a
+crashed worker. Only the controller (or a plain
 run) writes files.
 """
 
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,10 @@ if TYPE_CHECKING:
     from pytest_ttsbench.gatekeeper import GateKeeper
     from pytest_ttsbench.pool import EngineHandle
 
-RESULT_PROPERTY = "ttsbench.result.v1"
+REPORT_ATTR = "ttsbench_result_v1"  # one JSON string on the call-phase TestReport
+RESULT_KEY = pytest.StashKey[str]()
+JUNIT_METRICS = ("ttfa_ms.p50", "ttfa_ms.p95", "latency_ms.p50", "rtf.p50", "load_s",
+                 "peak_rss_mb", "accel_peak_mb")
 SUITE_PREFIX = "test_"
 
 
@@ -103,30 +108,41 @@ class BenchSession:
 
     def record(self, request: pytest.FixtureRequest, result: BenchResult,
                extra_info: dict[str, Any]) -> None:
-        """Attach the result to the test report (it travels to the xdist controller)."""
+        """Keep the result for this test's report (it travels to the xdist controller on
+        the report itself) and put the key numbers in user_properties for JUnit XML."""
         payload = result.as_dict()
         payload["extra_info"] = _jsonable(extra_info)
-        request.node.user_properties.append((RESULT_PROPERTY, json.dumps(payload)))
+        request.node.stash[RESULT_KEY] = json.dumps(payload)
+        for name in JUNIT_METRICS:
+            value = result.metric(name)
+            if value is not None:
+                request.node.user_properties.append((f"tts.{name}", round(value, 6)))
 
     def replay_clock(self, node: pytest.Item) -> ReplayClock | None:
         return self.clocks.get(node.nodeid)
 
     # ---- hooks -------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        payload = item.stash.get(RESULT_KEY, None)
+        if payload is not None and call.when == "call":
+            # an extra report attribute: serialized by xdist with the report
+            setattr(report, REPORT_ATTR, payload)
+        return report
+
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker:
+        payload = getattr(report, REPORT_ATTR, None)
+        if self.is_worker or not isinstance(payload, str):
             return
-        for name, value in report.user_properties:
-            if name != RESULT_PROPERTY or not isinstance(value, str):
-                continue
-            if any(r.test == report.nodeid for r in self.results):
-                continue  # setup/call/teardown reports repeat the properties
-            data = json.loads(value)
-            extra = data.pop("extra_info", {})
-            result = BenchResult.from_dict(data)
-            result.details["extra_info"] = extra
-            result.outcome = ("inconclusive" if report.skipped else report.outcome)
-            self.results.append(result)
+        data = json.loads(payload)
+        extra = data.pop("extra_info", {})
+        result = BenchResult.from_dict(data)
+        result.details["extra_info"] = extra
+        result.outcome = "inconclusive" if report.skipped else report.outcome
+        self.results.append(result)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

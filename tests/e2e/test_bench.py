@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_ttsbench.results import BenchResult
-from pytest_ttsbench.session import RESULT_PROPERTY
+from pytest_ttsbench.session import REPORT_ATTR
 
 SYNTH = ["--tts-model=synthetic", "-p", "no:xdist"]
 
@@ -21,11 +21,11 @@ def results_of(reprec: pytest.HookRecorder) -> list[BenchResult]:
     for report in reprec.getreports("pytest_runtest_logreport"):
         if report.when != "call":
             continue
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                data: dict[str, Any] = json.loads(str(value))
-                data.pop("extra_info", None)
-                out.append(BenchResult.from_dict(data))
+        payload = getattr(report, REPORT_ATTR, None)
+        if isinstance(payload, str):
+            data: dict[str, Any] = json.loads(payload)
+            data.pop("extra_info", None)
+            out.append(BenchResult.from_dict(data))
     return out
 
 
