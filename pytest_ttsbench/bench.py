@@ -202,6 +202,7 @@ class TTSBench:
             plan_trials(plan, lambda: result.series("latency_ms"), run_one)
         result.peak_rss_mb = sampler.peak_mb
         result.rss_growth_mb = memory.growth(rss)
+        result.rss_slope_mb = memory.slope_mb_per_iter(rss)
         peaks = [t.accel_peak_mb for t in result.measured if t.accel_peak_mb is not None]
         result.accel_peak_mb = max(peaks) if peaks else None
         result.details["rss_sampler"] = sampler.as_dict()

@@ -52,6 +52,7 @@ SCALARS = (
     "peak_rss_mb",  # process RSS peak while the trials ran (sampled)
     "rss_growth_mb",  # RSS after the last trial minus after the first
     "accel_peak_mb",  # accelerator peak over the trials; None where not exposed
+    "rss_slope_mb",  # least-squares RSS growth per measured trial (the leak check)
 )
 
 # Old spellings users write in gate files.
@@ -126,6 +127,7 @@ class BenchResult:
     peak_rss_mb: float | None = None
     rss_growth_mb: float | None = None
     accel_peak_mb: float | None = None
+    rss_slope_mb: float | None = None
     cold_ttfa_ms: float | None = None  # set from the cold trial by measure.py
     cold_latency_ms: float | None = None
     versions: dict[str, str] = field(default_factory=dict)
@@ -195,8 +197,10 @@ class BenchResult:
     def key(self) -> tuple[str, str, str, str]:
         """What a results-doc row and a baseline match on."""
         model = self.target["model"]
-        if not self.target.get("default_variant", True):
-            model = f"{model} ({self.target['variant']})"
+        tags = [] if self.target.get("default_variant", True) else [str(self.target["variant"])]
+        tags += [f"{k}={v}" for k, v in sorted(self.params.items())]
+        if tags:
+            model = f"{model} ({', '.join(tags)})"
         return (model, self.target["backend"], self.hardware, self.prompt)
 
     # ---- JSON ---------------------------------------------------------------------
@@ -209,6 +213,7 @@ class BenchResult:
             "warmup": self.warmup, "n": self.n,
             "load_s": self.load_s, "peak_rss_mb": self.peak_rss_mb,
             "rss_growth_mb": self.rss_growth_mb, "accel_peak_mb": self.accel_peak_mb,
+            "rss_slope_mb": self.rss_slope_mb,
             "cold_ttfa_ms": self.cold_ttfa_ms, "cold_latency_ms": self.cold_latency_ms,
             "summaries": {k: v.as_dict() for k, v in sorted(self.summaries.items())},
             "versions": dict(self.versions), "details": dict(self.details),
@@ -230,6 +235,7 @@ class BenchResult:
             trials=[Trial.from_dict(t) for t in d.get("trials", [])],
             load_s=d.get("load_s"), peak_rss_mb=d.get("peak_rss_mb"),
             rss_growth_mb=d.get("rss_growth_mb"), accel_peak_mb=d.get("accel_peak_mb"),
+            rss_slope_mb=d.get("rss_slope_mb"),
             cold_ttfa_ms=d.get("cold_ttfa_ms"), cold_latency_ms=d.get("cold_latency_ms"),
             versions=dict(d.get("versions", {})), details=dict(d.get("details", {})),
             params=dict(d.get("params", {})), gates=list(d.get("gates", [])),

@@ -80,6 +80,7 @@ class BenchSession:
         self.started = time.time()
         self.written: list[tuple[str, Path]] = []
         self.warnings: list[str] = []
+        self.doc_lines: list[str] = []
 
     @property
     def artifacts_dir(self) -> Path:

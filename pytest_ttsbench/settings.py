@@ -223,7 +223,7 @@ def _source_value(
     value = ini.get(spec.dest)
     if value not in (None, "", [], False):
         return value, f"ini key {spec.dest}", False
-    return spec.default, spec.flag, True
+    return spec.default, spec.flag, False  # default paths are relative to the rootdir
 
 
 def resolve(

@@ -72,6 +72,7 @@ class Capabilities:
     languages: frozenset[str] = frozenset({"en"})
     tags: bool = False  # paralinguistic tags such as [laugh]
     chunk_knob: str | None = None  # the engine's streaming chunk-size knob, if any
+    chunk_sweep: tuple[float, ...] = ()  # small, default, large values of that knob
     deterministic: bool = False  # same text, same options -> same samples
 
     def as_dict(self) -> dict[str, object]:
@@ -83,6 +84,7 @@ class Capabilities:
             "languages": sorted(self.languages),
             "tags": self.tags,
             "chunk_knob": self.chunk_knob,
+            "chunk_sweep": list(self.chunk_sweep),
             "deterministic": self.deterministic,
         }
 

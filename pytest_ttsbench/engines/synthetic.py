@@ -8,6 +8,7 @@ first_ms (50), gap_ms (20), chunks (5), chars_per_s (15: sets audio length from 
 text), load_ms (0), scale (1.0: multiplies every delay, to inject a regression),
 leak_kb (0: memory kept per call), fail_on (0: raise on that call number),
 hang (false), nan (false), silence (false), serialize (true: one call at a time),
+cache (false: a repeated text returns at once, like a server with an audio cache),
 variant "slow" doubles every delay.
 """
 
@@ -33,7 +34,7 @@ from pytest_ttsbench.engines.base import (
 _DEFAULTS: dict[str, float] = {
     "first_ms": 50.0, "gap_ms": 20.0, "chunks": 5.0, "chars_per_s": 15.0, "load_ms": 0.0,
     "scale": 1.0, "leak_kb": 0.0, "fail_on": 0.0, "hang": 0.0, "nan": 0.0, "silence": 0.0,
-    "serialize": 1.0,
+    "serialize": 1.0, "cache": 0.0,
 }
 
 
@@ -45,7 +46,8 @@ def _busy_until(deadline_ns: int) -> None:
 class SyntheticEngine(Engine):
     capabilities = Capabilities(stream=True, speed=True, voices=True,
                                 languages=frozenset({"en", "ar"}), tags=True,
-                                chunk_knob="chunks", deterministic=True)
+                                chunk_knob="chunks", chunk_sweep=(2, 5, 10),
+                                deterministic=True)
     sample_rate = 24000
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -54,6 +56,7 @@ class SyntheticEngine(Engine):
         self._leaked: list[bytearray] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._seen: set[str] = set()
 
     def knob(self, name: str, opts: SynthesisOptions | None = None) -> float:
         raw: Any = _DEFAULTS[name]
@@ -80,6 +83,9 @@ class SyntheticEngine(Engine):
         """(offset ns from the call, samples) for every chunk: the ground truth."""
         chunks = max(1, int(self.knob("chunks", opts)))
         scale = self._scale(opts)
+        if self.knob("cache", opts) and text in self._seen:
+            scale = 0.0  # served from the cache
+        self._seen.add(text)
         first = self.knob("first_ms", opts) * scale * 1e6
         gap = self.knob("gap_ms", opts) * scale * 1e6
         audio_s = max(len(text), 1) / self.knob("chars_per_s", opts) / opts.speed

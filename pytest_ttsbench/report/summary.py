@@ -1,0 +1,140 @@
+"""Summaries of one session's results: the terminal table (tabulate) and the Markdown
+for ``$GITHUB_STEP_SUMMARY``. Renderers return strings; pure apart from
+:func:`append_step_summary`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tabulate import tabulate
+
+from pytest_ttsbench.report.table import (
+    escape_cell,
+    fmt_mb,
+    fmt_ms,
+    fmt_ratio,
+    gate_verdict,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pytest_ttsbench.results import BenchResult
+
+HEADERS = (
+    "test",
+    "prompt",
+    "mode",
+    "n",
+    "TTFA p50 ms",
+    "TTFA p95 ms",
+    "latency p50 ms",
+    "RTF p50 (lower is better)",
+    "RTFx (higher is better)",
+    "peak RSS MB",
+    "accel MB",
+    "gates",
+)
+# The terminal is narrow: long headers wrap onto a second line there.
+TERMINAL_HEADERS = tuple(
+    h.replace(" (", "\n(").replace(" ms", "\nms").replace(" MB", "\nMB") for h in HEADERS
+)
+_RIGHT = frozenset({3, 4, 5, 6, 7, 8, 9, 10})
+CONTENDED_NOTE = (
+    "contended: timed while {workers} pytest-xdist workers ran in parallel; "
+    "compare such rows only with each other"
+)
+
+
+def short_test_id(result: BenchResult) -> str:
+    """The test's own part of its node id: ``test_ttfa[kokoro-onnx-cpu-medium]``."""
+    name = result.test.rsplit("::", 1)[-1]
+    return name or str(result.target.get("id", "?"))
+
+
+def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
+    contended = contended_mark if result.xdist_workers > 0 else ""
+    return [
+        short_test_id(result) + contended,
+        result.prompt,
+        result.stream_mode,
+        str(result.n),
+        fmt_ms(result.metric("ttfa_ms.p50")),
+        fmt_ms(result.metric("ttfa_ms.p95")),
+        fmt_ms(result.metric("latency_ms.p50")),
+        fmt_ratio(result.metric("rtf.p50")),
+        fmt_ratio(result.metric("rtfx.p50")),
+        fmt_mb(result.peak_rss_mb),
+        fmt_mb(result.accel_peak_mb),
+        gate_verdict(result.gates),
+    ]
+
+
+def terminal_table(results: Sequence[BenchResult]) -> str:
+    """One row per result, for the terminal summary. "" for no results."""
+    if not results:
+        return ""
+    rows = [_cells(r) for r in results]
+    aligns = ["right" if i in _RIGHT else "left" for i in range(len(HEADERS))]
+    text = tabulate(
+        rows,
+        headers=list(TERMINAL_HEADERS),
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=aligns,
+    )
+    workers = sorted({r.xdist_workers for r in results if r.xdist_workers > 0})
+    if workers:
+        text += "\n* " + CONTENDED_NOTE.format(workers="/".join(map(str, workers)))
+    return text
+
+
+def _gate_reason(verdict: Mapping[str, Any]) -> str:
+    for key in ("reason", "message", "detail"):
+        if verdict.get(key):
+            return str(verdict[key])
+    return str(verdict.get("metric") or verdict.get("rule") or "gate")
+
+
+def github_step_summary(results: Sequence[BenchResult], *, title: str = "pytest-ttsbench") -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY``: a table of results and the broken gates."""
+    failing = [(r, g) for r in results for g in r.gates if g.get("outcome") == "fail"]
+    unsure = sum(1 for r in results for g in r.gates if g.get("outcome") == "inconclusive")
+    counts = [f"{len(results)} result{'s' if len(results) != 1 else ''}"]
+    if failing:
+        counts.append(f"{len(failing)} failing gate{'s' if len(failing) != 1 else ''}")
+    if unsure:
+        counts.append(f"{unsure} inconclusive")
+    lines = [f"### {escape_cell(title)}: {', '.join(counts)}", ""]
+    if results:
+        lines.append("| " + " | ".join(HEADERS) + " |")
+        lines.append(
+            "|" + "|".join("---:" if i in _RIGHT else "---" for i in range(len(HEADERS))) + "|"
+        )
+        for r in results:
+            cells = _cells(r, contended_mark=" (contended)")
+            lines.append("| " + " | ".join(escape_cell(c) for c in cells) + " |")
+        workers = sorted({r.xdist_workers for r in results if r.xdist_workers > 0})
+        if workers:
+            note = CONTENDED_NOTE.format(workers="/".join(map(str, workers)))
+            lines += ["", escape_cell(note[0].upper() + note[1:])]
+    if failing:
+        lines += ["", "**Failing gates**", ""]
+        lines += [
+            f"- {escape_cell(short_test_id(r))}: {escape_cell(_gate_reason(g))}" for r, g in failing
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> Path | None:
+    """Append to the file ``$GITHUB_STEP_SUMMARY`` names; None when it is not set."""
+    target = (os.environ if env is None else env).get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return path

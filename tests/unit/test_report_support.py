@@ -1,0 +1,128 @@
+"""Hand-made results for the report tests (no engine, no pytest run behind them)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ttsbench.results import BenchResult, Trial
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def make_result(
+    model: str = "kokoro",
+    backend: str = "onnx",
+    hardware: str = "AMD EPYC 7763 (16 cores)",
+    prompt: str = "medium",
+    latencies_ms: Sequence[float] = (400.0, 410.0, 420.0, 430.0, 440.0),
+    *,
+    ttfa_ratio: float = 0.25,
+    audio_s: float = 2.0,
+    suite: str = "latency",
+    device: str = "cpu",
+    variant: str = "int8",
+    default_variant: bool = True,
+    stream_mode: str = "native",
+    gates: Sequence[dict[str, Any]] = (),
+    accel_peak_mb: float | None = None,
+    peak_rss_mb: float | None = 812.4,
+    load_s: float | None = 1.234,
+    versions: dict[str, str] | None = None,
+    xdist_workers: int = 0,
+) -> BenchResult:
+    """A result with one measured trial per latency; TTFA is ``ttfa_ratio`` of it."""
+    target = {
+        "id": f"{model}-{backend}-{device}" + ("" if default_variant else f"-{variant}"),
+        "model": model,
+        "backend": backend,
+        "device": device,
+        "variant": variant,
+        "default_variant": default_variant,
+    }
+    trials = []
+    for i, latency in enumerate(latencies_ms):
+        ttfa = latency * ttfa_ratio
+        trials.append(
+            Trial(
+                index=i,
+                kind="measured",
+                t0_ns=0,
+                chunk_ns=[int(ttfa * 1e6), int(latency * 1e6)],
+                chunk_samples=[12000, 36000],
+                sample_rate=24000,
+                metrics={
+                    "ttfa_ms": ttfa,
+                    "latency_ms": latency,
+                    "audio_s": audio_s,
+                    "rtf": latency / 1000 / audio_s,
+                    "rtfx": audio_s / (latency / 1000),
+                },
+            )
+        )
+    result = BenchResult(
+        target=target,
+        test=f"suites/test_{suite}.py::test_{suite}[{target['id']}-{prompt}]",
+        suite=suite,
+        prompt=prompt,
+        text_chars=120,
+        language="en",
+        stream_mode=stream_mode,
+        hardware=hardware,
+        warmup=1,
+        trials=trials,
+        load_s=load_s,
+        peak_rss_mb=peak_rss_mb,
+        accel_peak_mb=accel_peak_mb,
+        versions=versions if versions is not None else {"kokoro-onnx": "0.4.9"},
+        gates=list(gates),
+        xdist_workers=xdist_workers,
+    )
+    result.summarize()
+    return result
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+NOW = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)
+LATER = datetime(2025, 2, 3, 9, 30, tzinfo=UTC)
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/<name>; TTSBENCH_UPDATE_GOLDEN=1 rewrites the file."""
+    path = GOLDEN / name
+    if os.environ.get("TTSBENCH_UPDATE_GOLDEN") == "1":
+        path.write_bytes(text.encode("utf-8"))
+    expected = path.read_bytes().decode("utf-8")
+    assert text == expected, f"differs from {path} (TTSBENCH_UPDATE_GOLDEN=1 to accept)"
+
+
+def sample_results() -> list[BenchResult]:
+    """A small, varied run: CPU, GPU with a failing gate, a variant, a contended row."""
+    return [
+        make_result(),
+        make_result(prompt="short", latencies_ms=[100.0, 110.0]),
+        make_result(
+            "chatterbox",
+            "pt",
+            "NVIDIA H100 80GB HBM3",
+            device="cuda",
+            accel_peak_mb=3120.0,
+            latencies_ms=[900.0, 950.0, 1000.0, 1100.0, 1250.0],
+            versions={"chatterbox-tts": "0.1.7", "torch": "2.6.0"},
+            gates=[{"outcome": "pass"}, {"outcome": "fail", "reason": "ttfa_ms.p95 312 > 300"}],
+        ),
+        make_result(variant="fp32", default_variant=False, xdist_workers=2),
+        make_result(
+            "marvis",
+            "mlx",
+            "Apple M3 Max",
+            device="gpu",
+            stream_mode="sentence",
+            suite="streaming",
+            gates=[{"outcome": "inconclusive"}],
+            versions={"mlx-audio": "0.6.2"},
+        ),
+    ]

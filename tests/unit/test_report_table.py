@@ -1,0 +1,139 @@
+"""The results table's cells, columns, formats and the one-row-per-key rule."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_report_support import make_result
+
+from pytest_ttsbench.report import table as tb
+
+
+@pytest.mark.parametrize(
+    ("line", "cells"),
+    [
+        ("| a | b |", ["a", "b"]),
+        ("a | b", ["a", "b"]),
+        ("| a | b", ["a", "b"]),
+        ("a | b |", ["a", "b"]),
+        (r"| a \| b | c |", [r"a \| b", "c"]),
+        (r"| a \\| b |", [r"a \\", "b"]),
+        ("| | b |", ["", "b"]),
+        ("|", []),
+        ("no pipe here", None),
+        ("| a | b |\r\n", ["a", "b"]),
+    ],
+)
+def test_split_row(line: str, cells: list[str] | None) -> None:
+    assert tb.split_row(line) == cells
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300, deadline=None, database=None)
+def test_escaped_cell_reads_back_as_the_cleaned_text(text: str) -> None:
+    cell = tb.escape_cell(text)
+    row = tb.render_row(["x", cell, "y"])
+    assert "\n" not in row
+    assert "\r" not in row
+    assert tb.split_row(row) == ["x", cell, "y"]
+    assert tb.unescape_cell(cell) == tb.clean_text(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("my|model", r"my\|model"),
+        ("two\nlines", "two lines"),
+        ("`code`", r"\`code\`"),
+        ("<!-- ttsbench:results:end -->", r"\<!-- ttsbench:results:end -->"),
+        ("back\\slash", "back\\\\slash"),
+        ("  padded\t", "padded"),
+        ("\ud800lone", "\ufffdlone"),
+    ],
+)
+def test_escape_cell(value: str, escaped: str) -> None:
+    assert tb.escape_cell(value) == escaped
+
+
+@pytest.mark.parametrize(
+    ("header", "cid"),
+    [
+        ("Model", "model"),
+        ("  MODEL ", "model"),
+        ("TTFA p50 (ms)", "ttfa_p50"),
+        ("ttfa p50", "ttfa_p50"),
+        ("RTF p50 (lower is better)", "rtf_p50"),
+        ("RTF", "rtf_p50"),
+        ("Accel peak (MB)", "accel_peak"),
+        ("My notes", None),
+    ],
+)
+def test_column_names_are_matched_loosely(header: str, cid: str | None) -> None:
+    assert tb.column_id(header) == cid
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [
+        ([], "none"),
+        (["pass", "pass"], "pass (2/2)"),
+        (["pass", "inconclusive"], "inconclusive (1/2)"),
+        (["inconclusive", "fail", "pass"], "fail (1/3)"),
+        (["weird"], "unknown (1)"),
+    ],
+)
+def test_gate_verdict(outcomes: list[str], verdict: str) -> None:
+    assert tb.gate_verdict([{"outcome": o} for o in outcomes]) == verdict
+
+
+def test_formats() -> None:
+    assert [tb.fmt_ms(v) for v in (None, 1234.56, 45.67, 4.567)] == ["n/a", "1235", "45.7", "4.57"]
+    assert [tb.fmt_ratio(v) for v in (None, 0.12345, 250.0)] == ["n/a", "0.123", "250.0"]
+    assert [tb.fmt_mb(v) for v in (None, 0.0, 812.4)] == ["n/a", "0", "812"]
+    assert [tb.fmt_s(v) for v in (None, 1.234, 12.34)] == ["n/a", "1.23", "12.3"]
+    assert tb.parse_float("12.5") == 12.5
+    assert tb.parse_float("5 (contended, 2 workers)") == 5.0
+    assert tb.parse_float("n/a") is None
+
+
+def test_accelerator_memory_is_na_not_zero_when_unknown() -> None:
+    cells = tb.row_cells(tb.Entry(make_result(accel_peak_mb=None), "2025-01-31", "0.1.0"))
+    assert cells["accel_peak"] == "n/a"
+
+
+def test_row_cells_carry_key_variant_and_contention() -> None:
+    r = make_result(variant="fp32", default_variant=False, xdist_workers=3, suite="streaming")
+    cells = tb.row_cells(tb.Entry(r, "2025-01-31", "0.1.0"))
+    assert cells["model"] == "kokoro (fp32)"
+    assert cells["n"] == "5 (contended, 3 workers)"
+    assert cells["prompt"] == "medium (streaming)"
+    assert cells["rtf_p50"] == "0.210"
+    assert cells["versions"] == "kokoro-onnx 0.4.9"
+
+
+def test_one_row_per_key_prefers_latency_suite_and_medium_prompt() -> None:
+    short = make_result(prompt="short")
+    streaming = make_result(suite="streaming")
+    medium = make_result()
+    empty = make_result(latencies_ms=[])
+    entries = [tb.Entry(r, "d", "v") for r in (empty, short, streaming, medium)]
+    [chosen] = tb.select_entries(entries)
+    assert chosen.result is medium
+    assert tb.select_entries(entries[:2])[0].result is short  # measured beats empty
+
+
+def test_one_row_per_key_prefers_the_newest_session_then_the_first() -> None:
+    a, b, c = make_result(), make_result(), make_result()
+    entries = [
+        tb.Entry(a, "d", "v", "2025-01-01T00:00:00+00:00"),
+        tb.Entry(b, "d", "v", "2025-02-01T00:00:00+00:00"),
+        tb.Entry(c, "d", "v", "2025-02-01T00:00:00+00:00"),
+    ]
+    assert tb.select_entries(entries)[0].result is b
+
+
+def test_selected_rows_are_sorted_by_key_case_insensitively() -> None:
+    rs = [make_result("b"), make_result("B"), make_result("a")]
+    keys = [e.key[0] for e in tb.select_entries(tb.Entry(r, "d", "v") for r in rs)]
+    assert keys == ["a", "B", "b"]  # plain sorting would put "B" first

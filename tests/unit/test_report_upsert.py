@@ -1,0 +1,216 @@
+"""upsert() on real files: side files, odd bytes, crashes, locks and concurrency."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+from test_report_support import LATER, NOW, make_result, sample_results
+
+from pytest_ttsbench.report import doc as rd
+from pytest_ttsbench.report.atomic import atomic_write_bytes, lock_path, locked
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+KOKORO = ("kokoro", "onnx", "AMD EPYC 7763 (16 cores)")
+
+
+def files(folder: Path) -> list[str]:
+    """What is in ``folder``, less the lock file (filelock may leave it on POSIX)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
+
+
+def test_upsert_creates_the_doc_and_says_what_changed(tmp_path: Path) -> None:
+    doc = tmp_path / "docs" / "BENCHMARK_RESULTS.md"
+    out = rd.upsert(doc, sample_results(), now=NOW, plugin_version="0.1.0")
+    assert out.ok
+    assert out.written
+    assert out.created
+    assert len(out.added) == 4
+    assert out.updated == []
+    assert doc.read_text(encoding="utf-8").startswith("# TTS benchmark results")
+    assert out.describe()[0] == f"{doc}: created"
+    again = rd.upsert(doc, sample_results(), now=NOW, plugin_version="0.1.0")
+    assert not again.written
+    assert len(again.unchanged) == 4
+    assert "unchanged" in again.describe()[0]
+    assert files(doc.parent) == ["BENCHMARK_RESULTS.md"]  # no temp file left
+
+
+def test_no_results_never_create_a_doc(tmp_path: Path) -> None:
+    out = rd.upsert(tmp_path / "R.md", [], now=NOW)
+    assert not out.written
+    assert out.describe() == [f"{tmp_path / 'R.md'}: no results to write; left as it was"]
+    assert files(tmp_path) == []
+
+
+def test_unsafe_doc_is_left_untouched_and_rows_go_to_a_side_file(tmp_path: Path) -> None:
+    doc = tmp_path / "BENCHMARK_RESULTS.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    broken = doc.read_bytes().replace(b"<!-- ttsbench:results:end -->", b"")
+    doc.write_bytes(broken)
+    out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert not out.ok
+    assert not out.written
+    assert doc.read_bytes() == broken
+    assert out.side_file == tmp_path / "BENCHMARK_RESULTS.ttsbench-pending.md"
+    assert out.reason is not None
+    assert "has no <!-- ttsbench:results:end -->" in out.reason
+    side = out.side_file.read_text(encoding="utf-8")
+    assert "could not update `BENCHMARK_RESULTS.md` safely" in side
+    assert "\\<!-- ttsbench&#58;results:begin --> at line" in side  # renders, not hidden
+    assert "| kokoro | onnx |" in side
+    assert "NOT updated" in out.describe()[0]
+    # a second failed run adds to the same side file instead of replacing it
+    second = rd.upsert(doc, [make_result("marvis", "mlx", "Apple M3 Max")], now=LATER)
+    assert second.side_file == out.side_file
+    side = out.side_file.read_text(encoding="utf-8")
+    assert "| kokoro | onnx |" in side
+    assert "| marvis | mlx |" in side
+
+
+def test_damaged_side_file_is_not_overwritten_either(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    doc.write_text("<!-- ttsbench:results:begin -->\n", encoding="utf-8")
+    side = rd.side_file_path(doc)
+    side.write_text("<!-- ttsbench:results:end -->\nmine\n", encoding="utf-8")
+    out = rd.upsert(doc, [make_result()], now=NOW)
+    assert out.side_file is not None
+    assert out.side_file != side
+    assert out.side_file.name == "R.ttsbench-pending-20250131T120000Z.md"
+    assert side.read_text(encoding="utf-8") == "<!-- ttsbench:results:end -->\nmine\n"
+
+
+def test_non_utf8_bytes_come_back_unchanged(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    text = doc.read_bytes()
+    latin1 = b"Caf\xe9 notes \xff\xfe in Latin-1\n"
+    # odd bytes outside the block, and in a user column of the row that gets updated
+    text = latin1 + text.replace(b"| Plugin |", b"| Plugin | Notes \xe9 |")
+    text = text.replace(b"| 0.1.0 |\n", b"| 0.1.0 | r\xe9sum\xe9 |\n")
+    doc.write_bytes(text)
+    out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert out.ok
+    assert out.updated == [KOKORO]
+    new = doc.read_bytes()
+    assert new.startswith(latin1)
+    assert b"| Plugin | Notes \xe9 |" in new
+    assert b"| 0.1.0 | r\xe9sum\xe9 |\n" in new
+
+
+def test_a_crash_mid_write_leaves_the_old_doc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "R.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    before = doc.read_bytes()
+
+    def crash(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="No space left"):
+        rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    monkeypatch.undo()
+    assert doc.read_bytes() == before
+    assert files(tmp_path) == ["R.md"]  # the temp file is gone
+
+
+def test_atomic_write_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "f.md"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o640)
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_concurrent_upserts_all_land(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    n = 8
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            barrier.wait()
+            rd.upsert(doc, [make_result(f"model{i}", "onnx", "cpu")], now=NOW)
+        except BaseException as exc:  # reported below, a thread cannot raise into the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    text = doc.read_text(encoding="utf-8")
+    assert all(f"| model{i} | onnx | cpu |" in text for i in range(n))
+
+
+def test_lock_is_next_to_the_doc_and_times_out(tmp_path: Path) -> None:
+    from filelock import Timeout
+
+    doc = tmp_path / "R.md"
+    assert lock_path(doc) == tmp_path / "R.md.lock"
+    done = threading.Event()
+    held = threading.Event()
+
+    def hold() -> None:
+        with locked(doc):
+            held.set()
+            done.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        held.wait(10)
+        with pytest.raises(Timeout):
+            rd.upsert(doc, [make_result()], now=NOW, lock_timeout=0.2)
+    finally:
+        done.set()
+        t.join()
+    assert not doc.exists()
+
+
+def test_plot_is_written_and_linked(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    doc = tmp_path / "R.md"
+    out = rd.upsert(doc, sample_results(), now=NOW, plot=True)
+    assert out.plot == tmp_path / "R.svg"
+    svg = out.plot.read_bytes()
+    assert svg.startswith(b"<?xml")
+    assert b"kokoro" in svg
+    text = doc.read_text(encoding="utf-8")
+    block = text.split(rd.marker(rd.RESULTS, "begin"))[1].split(rd.marker(rd.RESULTS, "end"))[0]
+    assert "\n\n![TTFA p50 and RTF p50 per model, backend and hardware](R.svg)\n" in block
+    # an unchanged table gives an unchanged chart (no dates or random ids in it)
+    again = rd.upsert(doc, sample_results(), now=NOW, plot=True)
+    assert again.plot is not None
+    assert again.plot.read_bytes() == svg
+    assert text.count("](R.svg)") == doc.read_text(encoding="utf-8").count("](R.svg)") == 1
+
+
+def test_plot_without_matplotlib_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rd, "plot_available", lambda: False)
+    out = rd.upsert(tmp_path / "R.md", [make_result()], now=NOW, plot=True)
+    assert out.ok
+    assert out.plot is None
+    assert any("matplotlib is not installed" in w for w in out.warnings)
+    assert ".svg" not in (tmp_path / "R.md").read_text(encoding="utf-8")
+
+
+def test_warnings_name_the_doc(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    text = doc.read_text(encoding="utf-8").replace("| kokoro |", "junk line\n| kokoro |")
+    doc.write_text(text, encoding="utf-8")
+    out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert out.warnings
+    assert out.warnings[0].startswith(f"{doc}: line ")
