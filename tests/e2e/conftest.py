@@ -40,6 +40,9 @@ def ttsb(
         filterwarnings = error
         """
     )
+    # Inner runs are plain runs even when the outer one runs under xdist.
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     # Keep assembled weights and artifacts inside the test's own folders.
     monkeypatch.setenv("TTSBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
     return pytester
