@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from test_report_support import make_result
+from tests.unit.report_support import make_result
 
 from pytest_ttsbench.report.results_json import build_session, write_results_json
 

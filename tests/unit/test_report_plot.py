@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from test_report_support import make_result, sample_results
+from tests.unit.report_support import make_result, sample_results
 
 from pytest_ttsbench.report import plot
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_report_support import LATER, NOW, make_result
+from tests.unit.report_support import LATER, NOW, make_result
 
 from pytest_ttsbench.report import doc as rd
 from pytest_ttsbench.report import table as tb

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from test_report_support import assert_golden, make_result, sample_results
+from tests.unit.report_support import assert_golden, make_result, sample_results
 
 from pytest_ttsbench.report import summary
 

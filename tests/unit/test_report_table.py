@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_report_support import make_result
+from tests.unit.report_support import make_result
 
 from pytest_ttsbench.report import table as tb
 

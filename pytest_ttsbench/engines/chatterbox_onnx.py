@@ -1,0 +1,445 @@
+"""Chatterbox and Chatterbox-Turbo ONNX exports, run by our own loop on onnxruntime.
+
+Four sessions, as in the exports' reference code: ``speech_encoder`` turns a reference
+clip into conditioning, ``embed_tokens`` embeds text and speech tokens, the
+``language_model`` generates speech tokens greedily with a KV cache and a repetition
+penalty over every generated token, and ``conditional_decoder`` (S3Gen) turns them into
+24 kHz audio. The execution provider is chosen from the target's device and checked
+after the sessions start, so a silent fallback to the CPU is an error, not a mislabelled
+number. No native streaming: the decoder is not incremental, and re-decoding growing
+token prefixes would charge the cost of every prefix to a "stream".
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from pytest_ttsbench.engines.base import (
+    Capabilities,
+    Engine,
+    EngineContext,
+    EngineError,
+    SynthesisOptions,
+    Target,
+    WeightsLookup,
+    WeightsNotFound,
+    WeightsQuery,
+)
+from pytest_ttsbench.engines.text import Knobs, dist_versions, has_module, hub_offline
+from pytest_ttsbench.engines.weights import find
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from pytest_ttsbench.engines.base import AudioArray
+
+SAMPLE_RATE = 24000
+START_SPEECH, STOP_SPEECH, SILENCE = 6561, 6562, 4299
+GRAPHS = ("speech_encoder", "embed_tokens", "language_model", "conditional_decoder")
+SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16", "quantized": "_quantized"}
+PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "mps": "CoreMLExecutionProvider",
+}
+DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+}
+
+
+def read_clip(path: Path, rate: int = SAMPLE_RATE) -> npt.NDArray[np.float32]:
+    """A reference clip as mono float32 at ``rate``: soundfile if installed, else WAV
+    through scipy; resampled with a polyphase filter."""
+    from scipy.signal import resample_poly
+
+    try:
+        if has_module("soundfile"):
+            sf = importlib.import_module("soundfile")
+            data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        else:
+            from scipy.io import wavfile
+
+            sr, raw = wavfile.read(str(path))
+            scale = float(np.iinfo(raw.dtype).max + 1) if raw.dtype.kind in "iu" else 1.0
+            shift = scale if raw.dtype.kind == "u" else 0.0
+            data = (np.asarray(raw, dtype=np.float64) - shift / 2) / (scale / (2 if shift else 1))
+            data = data.reshape(len(raw), -1)
+    except Exception as exc:
+        raise EngineError(
+            f"cannot read the reference clip {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+    audio = np.asarray(data, dtype=np.float64).mean(axis=1)
+    if int(sr) != rate:
+        g = int(np.gcd(int(sr), rate))
+        audio = resample_poly(audio, rate // g, int(sr) // g)
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+@dataclass
+class Voice:
+    cond_emb: Any
+    prompt_token: Any
+    speaker_embeddings: Any
+    speaker_features: Any
+
+
+class ChatterboxOnnxEngine(Engine):
+    """Original Chatterbox (onnx-community/chatterbox-onnx): 30-layer Llama, exaggeration."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(voice_clone=True, deterministic=True)
+    repo: ClassVar[str] = "onnx-community/chatterbox-onnx"
+    env_var: ClassVar[str] = "TTSBENCH_CHATTERBOX_ONNX_WEIGHTS"
+    silence_tokens: ClassVar[int] = 0  # the original decodes prompt + speech only
+    default_max_new_tokens: ClassVar[int] = 1000  # as chatterbox-tts's hard-coded T3 limit
+    speech_positions: ClassVar[bool] = True  # embed_tokens takes speech positions (from 1)
+    cpu_refuses: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self.sessions: dict[str, Any] = {}
+        self.files: dict[str, str] = {}
+        self._tokenizer: Any = None
+        self._kv: list[tuple[str, str, Any]] = []  # (past input, present output, zeros)
+        self._voices: dict[Path, Voice] = {}
+        self._io_cache: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        self._stages: dict[str, float] = {}
+        self._providers: list[str] = []
+        self._threads: int | None = None
+        self.folder = Path()
+
+    # -- weights ---------------------------------------------------------------------
+
+    @classmethod
+    def graph_candidates(cls, variant: str) -> dict[str, tuple[str, ...]]:
+        """Each graph's file for ``variant``; graphs other than the language model may
+        fall back to fp32 when the export has no file of that precision (details() says
+        which file each session runs)."""
+        suffix = SUFFIX.get(variant, "")
+        out = {}
+        for graph in GRAPHS:
+            names = [f"onnx/{graph}{suffix}.onnx"]
+            if suffix and graph != "language_model":
+                names.append(f"onnx/{graph}.onnx")
+            out[graph] = tuple(names)
+        return out
+
+    @classmethod
+    def locate_weights(cls, target: Target, query: WeightsQuery) -> WeightsLookup:
+        required: list[str | tuple[str, ...]] = [
+            "tokenizer.json",
+            *cls.graph_candidates(target.variant).values(),
+        ]
+        return find(
+            target,
+            query,
+            env_var=cls.env_var,
+            required=required,
+            hf_repos=(cls.repo,),
+            downloadable=True,
+        )
+
+    def _download(self) -> Path:
+        patterns = ["tokenizer.json", "*.wav"] + [
+            f"{name}*"
+            for names in self.graph_candidates(self.target.variant).values()
+            for name in names
+        ]
+        hub = importlib.import_module("huggingface_hub")
+        try:
+            return Path(hub.snapshot_download(self.repo, allow_patterns=patterns))
+        except Exception as exc:
+            raise EngineError(
+                f"{self.target.id}: downloading {self.repo} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    # -- loading ---------------------------------------------------------------------
+
+    def _provider_list(self, ort: Any) -> list[str]:
+        wanted = PROVIDERS[self.target.device]
+        if self.target.device == "cpu" and self.target.variant in self.cpu_refuses:
+            raise EngineError(f"{self.target.id}: {self.cpu_refuses[self.target.variant]}")
+        available = list(ort.get_available_providers())
+        if wanted not in available:
+            raise EngineError(
+                f"{self.target.id}: onnxruntime has no {wanted} (available: "
+                f"{', '.join(available)}); install onnxruntime-gpu for CUDA, "
+                "the macOS onnxruntime build for CoreML"
+            )
+        return [wanted] if wanted == PROVIDERS["cpu"] else [wanted, PROVIDERS["cpu"]]
+
+    def load(self) -> None:
+        folder = self.ctx.weights.path
+        if folder is None:
+            if not self.ctx.allow_download:
+                raise WeightsNotFound(f"{self.target.id}: {self.ctx.weights.hint}")
+            with hub_offline(False):
+                folder = self._download()
+        self.folder = folder
+        knobs = Knobs(self.target.id, self.ctx.options)
+        ort = importlib.import_module("onnxruntime")
+        providers = self._provider_list(ort)
+        options = ort.SessionOptions()
+        if knobs.given("threads"):
+            self._threads = options.intra_op_num_threads = knobs.integer("threads", 0, low=1)
+        for graph, names in self.graph_candidates(self.target.variant).items():
+            file = next((folder / n for n in names if (folder / n).is_file()), None)
+            if file is None:
+                raise WeightsNotFound(f"{self.target.id}: none of {', '.join(names)} in {folder}")
+            try:
+                session = ort.InferenceSession(str(file), sess_options=options, providers=providers)
+            except Exception as exc:
+                raise EngineError(
+                    f"{self.target.id}: onnxruntime could not open {file} with "
+                    f"{providers[0]}: {type(exc).__name__}: {exc}"
+                ) from exc
+            used = list(session.get_providers())
+            if not used or used[0] != providers[0]:
+                raise EngineError(
+                    f"{self.target.id}: {file.name} runs on {used}, not "
+                    f"{providers[0]}: the provider failed to start"
+                )
+            self.sessions[graph] = session
+            self.files[graph] = str(file.relative_to(folder))
+        self._providers = used
+        tokenizers = importlib.import_module("tokenizers")
+        self._tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._kv = self._kv_layout(self.sessions["language_model"])
+
+    def _kv_layout(self, lm: Any) -> list[tuple[str, str, Any]]:
+        outputs = [o.name for o in lm.get_outputs()]
+        presents = [name for name in outputs if "present" in name]
+        layout = []
+        past = [i for i in lm.get_inputs() if i.name.startswith("past_key_values")]
+        for index, spec in enumerate(past):
+            present = spec.name.replace("past_key_values", "present")
+            if present not in outputs:  # fall back to the order of the outputs
+                present = presents[index]
+            layout.append((spec.name, present, self._empty(spec)))
+        return layout
+
+    def _empty(self, spec: Any) -> Any:
+        shape: list[int] = []
+        dims = list(spec.shape)
+        seq = next(
+            (
+                i
+                for i, d in enumerate(dims)
+                if i
+                and isinstance(d, str)
+                and any(k in d.lower() for k in ("seq", "past", "len", "cache"))
+            ),
+            2,
+        )
+        for axis, dim in enumerate(dims):
+            if axis == 0:
+                shape.append(1)
+            elif axis == seq:
+                shape.append(0)
+            elif isinstance(dim, int) and dim > 0:
+                shape.append(dim)
+            else:
+                raise EngineError(
+                    f"{self.target.id}: KV input {spec.name} has an unknown "
+                    f"dimension {dim!r} (shape {dims})"
+                )
+        return np.zeros(shape, dtype=DTYPES.get(spec.type, np.float32))
+
+    # -- the four-session loop -------------------------------------------------------
+
+    def _io(self, graph: str) -> tuple[dict[str, Any], list[str]]:
+        """Input dtypes by name and output names, read once per session (not per step)."""
+        if graph not in self._io_cache:
+            session = self.sessions[graph]
+            self._io_cache[graph] = (
+                {i.name: DTYPES.get(i.type, np.float32) for i in session.get_inputs()},
+                [o.name for o in session.get_outputs()],
+            )
+        return self._io_cache[graph]
+
+    def _inputs(self, graph: str) -> dict[str, Any]:
+        return self._io(graph)[0]
+
+    def _outputs(self, graph: str, feeds: dict[str, Any]) -> dict[str, Any]:
+        dtypes, names = self._io(graph)
+        cast = {k: np.ascontiguousarray(v, dtype=dtypes[k]) for k, v in feeds.items()}
+        return dict(zip(names, self.sessions[graph].run(None, cast), strict=True))
+
+    def voice(self, path: Path) -> Voice:
+        """speech_encoder over a clip, once per clip (timed as prepare_voice)."""
+        if path not in self._voices:
+            start = time.perf_counter()
+            out = self._outputs("speech_encoder", {"audio_values": read_clip(path)[None, :]})
+            values = list(out.values())
+            named = [
+                out.get(n)
+                for n in ("cond_emb", "prompt_token", "speaker_embeddings", "speaker_features")
+            ]
+            self._voices[path] = Voice(
+                *(v if v is not None else values[i] for i, v in enumerate(named))
+            )
+            self._stages["prepare_voice"] = time.perf_counter() - start
+        return self._voices[path]
+
+    def _embed(self, ids: Any, speech_pos: Any, seq_pos: Any, exaggeration: float) -> Any:
+        names = self._inputs("embed_tokens")
+        feeds: dict[str, Any] = {"input_ids": ids}
+        if "position_ids" in names:
+            feeds["position_ids"] = speech_pos if self.speech_positions else seq_pos
+        if "exaggeration" in names:
+            feeds["exaggeration"] = np.array([exaggeration], dtype=np.float32)
+        return next(iter(self._outputs("embed_tokens", feeds).values()))
+
+    def _step(
+        self, embeds: Any, mask: Any, positions: Any, cache: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any]]:
+        feeds = {"inputs_embeds": embeds, "attention_mask": mask, **cache}
+        if "position_ids" in self._inputs("language_model"):
+            feeds["position_ids"] = positions
+        out = self._outputs("language_model", feeds)
+        logits = out["logits"] if "logits" in out else next(iter(out.values()))
+        return logits, {past: out[present] for past, present, _ in self._kv}
+
+    def generate_tokens(
+        self, text: str, voice: Voice, max_new: int, penalty: float, exaggeration: float
+    ) -> list[int]:
+        ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+        length = ids.shape[1]
+        text_pos = np.where(ids >= START_SPEECH, 0, np.arange(length)[None, :] - 1)
+        embeds = self._embed(ids, text_pos, np.arange(length)[None, :], exaggeration)
+        embeds = np.concatenate([np.asarray(voice.cond_emb, dtype=embeds.dtype), embeds], axis=1)
+        total = embeds.shape[1]
+        mask = np.ones((1, total), dtype=np.int64)
+        positions = np.arange(total, dtype=np.int64)[None, :]
+        cache = {past: zeros for past, _, zeros in self._kv}
+        generated = [START_SPEECH]
+        for step in range(max_new):
+            logits, cache = self._step(embeds, mask, positions, cache)
+            scores = np.array(logits[0, -1], dtype=np.float32)
+            seen = np.fromiter(set(generated), dtype=np.int64)
+            scores[seen] = np.where(
+                scores[seen] < 0, scores[seen] * penalty, scores[seen] / penalty
+            )
+            token = int(np.argmax(scores))
+            generated.append(token)
+            if token == STOP_SPEECH:
+                break
+            positions = np.array([[total + step]], dtype=np.int64)
+            embeds = self._embed(
+                np.array([[token]], dtype=np.int64),
+                np.array([[step + 1]], dtype=np.int64),
+                positions,
+                exaggeration,
+            )
+            mask = np.concatenate([mask, np.ones((1, 1), dtype=np.int64)], axis=1)
+        return generated
+
+    def decode(self, generated: list[int], voice: Voice) -> AudioArray:
+        speech = generated[1:-1] if generated[-1] == STOP_SPEECH else generated[1:]
+        prompt = np.asarray(voice.prompt_token, dtype=np.int64).reshape(1, -1)
+        tokens = np.concatenate(
+            [
+                prompt,
+                np.array([speech + [SILENCE] * self.silence_tokens], dtype=np.int64).reshape(1, -1),
+            ],
+            axis=1,
+        )
+        out = self._outputs(
+            "conditional_decoder",
+            {
+                "speech_tokens": tokens,
+                "speaker_embeddings": voice.speaker_embeddings,
+                "speaker_features": voice.speaker_features,
+            },
+        )
+        wav = next(iter(out.values()))
+        return np.ascontiguousarray(np.asarray(wav, dtype=np.float32).reshape(-1))
+
+    def synthesize(self, text: str, opts: SynthesisOptions) -> AudioArray:
+        knobs = Knobs(self.target.id, self.ctx.options, opts.extra)
+        max_new = knobs.integer("max_new_tokens", self.default_max_new_tokens, low=1)
+        penalty = knobs.number("repetition_penalty", 1.2, above=0.0)
+        exaggeration = knobs.number("exaggeration", 0.5, low=0.0)
+        self._stages = {}
+        voice = self.voice(self._reference(opts, knobs))
+        start = time.perf_counter()
+        generated = self.generate_tokens(text, voice, max_new, penalty, exaggeration)
+        t3 = time.perf_counter() - start
+        wav = self.decode(generated, voice)
+        tokens = len(generated) - 1
+        self._stages.update(
+            t3=t3,
+            s3gen=time.perf_counter() - start - t3,
+            t3_tokens=float(tokens),
+            t3_tokens_per_s=tokens / t3 if t3 else 0.0,
+        )
+        return wav
+
+    def _reference(self, opts: SynthesisOptions, knobs: Knobs) -> Path:
+        ref = opts.reference_audio or knobs.path("reference_audio")
+        if ref is not None:
+            return Path(ref)
+        default = self.folder / "default_voice.wav"
+        if default.is_file():
+            return default
+        raise EngineError(
+            f"{self.target.id}: the ONNX export has no built-in voice and "
+            f"{default} does not exist; pass a reference clip: "
+            "--tts-opt reference_audio=FILE.wav"
+        )
+
+    # -- facts -----------------------------------------------------------------------
+
+    def stage_seconds(self) -> dict[str, float]:
+        return dict(self._stages)
+
+    def details(self) -> dict[str, object]:
+        return {
+            "upstream": f"{self.repo} (our four-session loop)",
+            "providers": list(self._providers),
+            "variant": self.target.variant,
+            "files": dict(self.files),
+            "intra_op_num_threads": self._threads,
+            "decoding": "greedy, repetition penalty over all generated tokens",
+            "watermark": "none",
+            "streaming": "none",
+        }
+
+    def versions(self) -> dict[str, str]:
+        return dist_versions("onnxruntime", "onnxruntime-gpu", "tokenizers")
+
+    def close(self) -> None:
+        self.sessions.clear()
+        self._io_cache.clear()
+        self._voices.clear()
+        self._kv = []
+        gc.collect()
+
+
+class ChatterboxTurboOnnxEngine(ChatterboxOnnxEngine):
+    """Chatterbox-Turbo (ResembleAI/chatterbox-turbo-ONNX): GPT-2 LM, 3 silence tokens."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        voice_clone=True, tags=True, deterministic=True
+    )
+    repo: ClassVar[str] = "ResembleAI/chatterbox-turbo-ONNX"
+    env_var: ClassVar[str] = "TTSBENCH_CHATTERBOX_TURBO_ONNX_WEIGHTS"
+    silence_tokens: ClassVar[int] = 3
+    default_max_new_tokens: ClassVar[int] = 1024
+    speech_positions: ClassVar[bool] = False
+    cpu_refuses: ClassVar[dict[str, str]] = {
+        "q4f16": (
+            "Turbo q4f16 does not run on CPUExecutionProvider (AveragePool opset 19; "
+            "chatterboxsynth refuses it too): use fp32, fp16, q4 or quantized on the CPU"
+        )
+    }

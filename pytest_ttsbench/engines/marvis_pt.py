@@ -1,0 +1,136 @@
+"""Marvis TTS on PyTorch through transformers' CSM classes.
+
+Marvis has no PyTorch package of its own; it is a CSM model, so the transformers
+checkpoints (``Marvis-AI/marvis-tts-250m-v0.2-transformers``) load with
+``AutoProcessor`` + ``CsmForConditionalGeneration`` and synthesize with
+``generate(**inputs, output_audio=True)``, which returns a list of 1-D waveforms at
+24 kHz decoded by the bundled Mimi codec. Its ``streamer`` gets codebook ids, not audio,
+so there is no native streaming. The processor adds ``token_type_ids``, which
+``generate`` rejects: the key is popped from the inputs (the upstream README assigns the
+popped tensor instead, a bug).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pytest_ttsbench.engines.base import (
+    Capabilities,
+    EngineContext,
+    EngineError,
+    SynthesisOptions,
+    Target,
+    WeightsLookup,
+    WeightsNotFound,
+    WeightsQuery,
+)
+from pytest_ttsbench.engines.chatterbox_pt import TorchEngine
+from pytest_ttsbench.engines.text import Knobs, dist_versions
+from pytest_ttsbench.engines.weights import find
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.engines.base import AudioArray
+
+REPOS = (
+    "Marvis-AI/marvis-tts-250m-v0.2-transformers",
+    "Marvis-AI/marvis-tts-250m-v0.1-transformers",
+)
+
+
+class MarvisPtEngine(TorchEngine):
+    """CsmForConditionalGeneration on cuda, mps or cpu; one chunk per call."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    env_var: ClassVar[str] = "TTSBENCH_MARVIS_PT_WEIGHTS"
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self._processor: Any = None
+        self._dtype = "float32"
+
+    @classmethod
+    def locate_weights(cls, target: Target, query: WeightsQuery) -> WeightsLookup:
+        return find(
+            target,
+            query,
+            env_var=cls.env_var,
+            required=(
+                "config.json",
+                ("model.safetensors", "model.safetensors.index.json"),
+                "tokenizer.json",
+            ),
+            hf_repos=REPOS,
+            downloadable=True,
+        )
+
+    def load(self) -> None:
+        folder = self.ctx.weights.path
+        if folder is None and not self.ctx.allow_download:
+            raise WeightsNotFound(f"{self.target.id}: {self.ctx.weights.hint}")
+        source = str(folder) if folder is not None else REPOS[0]
+        knobs = Knobs(self.target.id, self.ctx.options)
+        dtype_name = knobs.text("dtype", "float32") or "float32"
+        with self._offline():
+            torch = self._import_torch()
+            dtype = getattr(torch, dtype_name, None)
+            if dtype_name not in ("float32", "float16", "bfloat16") or dtype is None:
+                raise EngineError(
+                    f"{self.target.id}: knob dtype={dtype_name!r}: expected "
+                    "float32, float16 or bfloat16"
+                )
+            transformers = importlib.import_module("transformers")
+            try:
+                self._processor = transformers.AutoProcessor.from_pretrained(source)
+                model = transformers.CsmForConditionalGeneration.from_pretrained(
+                    source, dtype=dtype
+                )
+            except Exception as exc:
+                raise EngineError(
+                    f"{self.target.id}: loading the CSM checkpoint {source} "
+                    f"failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            self.model = model.to(self.target.device).eval()
+        self._dtype = dtype_name
+        sr = getattr(getattr(self._processor, "feature_extractor", None), "sampling_rate", None)
+        self.sample_rate = int(sr or 24000)
+
+    def synthesize(self, text: str, opts: SynthesisOptions) -> AudioArray:
+        knobs = Knobs(self.target.id, self.ctx.options, opts.extra)
+        speaker = knobs.integer("speaker", 0, low=0)
+        kwargs: dict[str, Any] = knobs.numbers(
+            {
+                "temperature": {"above": 0.0},
+                "top_p": {"above": 0.0, "high": 1.0},
+                "depth_decoder_temperature": {"above": 0.0},
+            }
+        )
+        kwargs.update(knobs.integers({"top_k": 1, "max_new_tokens": 1}))
+        if knobs.given("do_sample"):
+            kwargs["do_sample"] = knobs.flag("do_sample", True)
+        if knobs.given("seed"):
+            self._torch.manual_seed(knobs.integer("seed", 0, low=0))
+        with self._offline():
+            inputs = self._processor(
+                f"[{speaker}]{text}", add_special_tokens=True, return_tensors="pt"
+            ).to(self.target.device)
+            inputs.pop("token_type_ids", None)  # pop the key, keep the inputs
+            with self._torch.inference_mode():
+                audio = self.model.generate(**inputs, output_audio=True, **kwargs)
+        return self.host(audio[0])
+
+    def details(self) -> dict[str, object]:
+        return {
+            "upstream": "transformers CsmForConditionalGeneration",
+            "device": self.target.device,
+            "dtype": self._dtype,
+            "weights": str(self.ctx.weights.path or REPOS[0]),
+            "streaming": "none (the streamer yields codebook ids, not audio)",
+        }
+
+    def versions(self) -> dict[str, str]:
+        return dist_versions("transformers", "torch", "accelerate")
+
+    def close(self) -> None:
+        self._processor = None
+        super().close()
