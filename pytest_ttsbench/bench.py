@@ -8,7 +8,8 @@ The shapes follow pytest-benchmark where users already know them: call it, read
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,12 +21,13 @@ from pytest_ttsbench import audio, memory, prompts
 from pytest_ttsbench.engines.base import SynthesisOptions
 from pytest_ttsbench.measure import (
     TrialHung,
+    build_trial,
     TrialPlan,
     build_trial,
     capture,
     collect_garbage,
     plan_trials,
-    sentence_chunks,
+    producer,
 )
 from pytest_ttsbench.results import BenchResult, Trial
 
@@ -98,17 +100,7 @@ class TTSBench:
         return Prepared(chosen, requested, opts)
 
     def _producer(self, prep: Prepared) -> Callable[[], Iterable[Any]]:
-        engine, text, opts = self.handle.engine, prep.prompt.text, prep.opts
-        if prep.mode == "native":
-            return lambda: engine.stream(text, opts)
-        if prep.mode == "sentence":
-            sentences = prompts.split_sentences(text)
-            return lambda: sentence_chunks(lambda s: engine.synthesize(s, opts), sentences)
-
-        def whole() -> Iterator[Any]:
-            yield engine.synthesize(text, opts)
-
-        return whole
+        return producer(self.handle.engine, prep.prompt.text, prep.opts, prep.mode)
 
     # ---- trials ------------------------------------------------------------------------
     def _trial(self, produce: Callable[[], Iterable[Any]], index: int, kind: str,
@@ -152,39 +144,54 @@ class TTSBench:
         **extra: Any,
     ) -> BenchResult:
         """Benchmark ``prompt`` (a preset name, or ``text=``) on this test's target."""
-        if self.result is not None:
-            raise BenchError("tts_bench runs once per test; parametrize for more runs")
-        if self.handle.broken:
-            pytest.fail(f"{self.handle.target.id}: {self.handle.broken}", pytrace=False)
-        settings = self.session.settings
         prep = self.prepare(prompt, text, language, mode, voice, speed, reference_audio, extra)
         prep.params = dict(params or {})
-        result = self.session.new_result(self.request, self.handle, prep)
-        produce = self._producer(prep)
-        handle = self.handle
-        if handle.cold is None:
-            handle.cold, _ = self._trial(produce, 0, "cold", prep)
-            handle.cold_prompt = prep.prompt.name
-        result.trials.append(handle.cold)
-        if handle.cold.valid:
-            result.cold_ttfa_ms = handle.cold.metrics.get("ttfa_ms")
-            result.cold_latency_ms = handle.cold.metrics.get("latency_ms")
-        result.details["cold_prompt"] = handle.cold_prompt
-        n_warmup = settings.warmup if warmup is None else warmup
-        for i in range(n_warmup):
-            trial, _ = self._trial(produce, i, "warmup", prep)
-            result.trials.append(trial)
+        result, produce = self._begin(prep, warmup)
+        settings = self.session.settings
         n = settings.trials if trials is None else trials
         needed = self.session.gatekeeper.trials_needed(self.request.node, result, n,
                                                          settings.max_trials)
-        plan = TrialPlan(warmup=n_warmup, trials=needed, adaptive=settings.adaptive,
+        plan = TrialPlan(trials=needed, adaptive=settings.adaptive,
                          precision=settings.precision, budget_s=settings.budget_s,
                          max_trials=max(settings.max_trials, needed),
                          timeout_s=settings.trial_timeout_s)
         result.details["trials_requested"] = n
         result.details["trials_planned"] = needed
+        self._measure(result, prep, lambda run_one: plan_trials(
+            plan, lambda: result.series("latency_ms"), run_one), produce)
+        return self._finish(result)
+
+    # ---- the shared steps ----------------------------------------------------------------
+    def _begin(self, prep: Prepared, warmup: int | None
+               ) -> tuple[BenchResult, Callable[[], Iterable[Any]]]:
+        """A new result; the target's cold trial if it has none yet; the warm-ups."""
+        if self.result is not None:
+            raise BenchError("tts_bench runs once per test; parametrize for more runs")
+        handle = self.handle
+        if handle.broken:
+            pytest.fail(f"{handle.target.id}: {handle.broken}", pytrace=False)
+        result = self.session.new_result(self.request, handle, prep)
+        produce = self._producer(prep)
+        if handle.cold is None:
+            handle.cold, _ = self._trial(produce, 0, "cold", prep)
+            handle.cold_prompt = prep.prompt.name
+            result.trials.append(handle.cold)  # only in the result of the test that ran it
+        if handle.cold.valid:
+            result.cold_ttfa_ms = handle.cold.metrics.get("ttfa_ms")
+            result.cold_latency_ms = handle.cold.metrics.get("latency_ms")
+        result.details["cold_prompt"] = handle.cold_prompt
+        n_warmup = self.session.settings.warmup if warmup is None else warmup
+        result.warmup = n_warmup
+        for i in range(n_warmup):
+            trial, _ = self._trial(produce, i, "warmup", prep)
+            result.trials.append(trial)
+        return result, produce
+
+    def _measure(self, result: BenchResult, prep: Prepared,
+                 schedule: Callable[[Callable[[int], None]], None],
+                 produce: Callable[[], Iterable[Any]]) -> None:
+        """Measured trials on the engine thread, with the RSS sampler running."""
         rss: list[float] = []
-        sampler = memory.RssSampler()
         errors: list[Trial] = []
 
         def run_one(i: int) -> None:
@@ -198,8 +205,8 @@ class TTSBench:
             elif whole is not None:
                 self.audio.append(whole)
 
-        with sampler:
-            plan_trials(plan, lambda: result.series("latency_ms"), run_one)
+        with memory.RssSampler() as sampler:
+            schedule(run_one)
         result.peak_rss_mb = sampler.peak_mb
         result.rss_growth_mb = memory.growth(rss)
         result.rss_slope_mb = memory.slope_mb_per_iter(rss)
@@ -207,6 +214,9 @@ class TTSBench:
         result.accel_peak_mb = max(peaks) if peaks else None
         result.details["rss_sampler"] = sampler.as_dict()
         result.details["rss_after_trials_mb"] = rss
+
+    def _finish(self, result: BenchResult) -> BenchResult:
+        """Statistics, gate verdicts, the record; then fail on invalid trials or gates."""
         result.summarize()
         keeper = self.session.gatekeeper
         verdicts = keeper.verdicts(self.request.node, result)
@@ -218,6 +228,156 @@ class TTSBench:
         self._fail_on_invalid_trials(result)
         keeper.enforce(result, verdicts)
         return result
+
+    # ---- other shapes of benchmark -------------------------------------------------------
+    def concurrent(
+        self,
+        prompt: str = "short",
+        *,
+        concurrency: int = 2,
+        requests: int | None = None,
+        load_factor: float | None = None,
+        mode: str | None = None,
+        seed: int = 0,
+        **extra: Any,
+    ) -> BenchResult:
+        """Requests from several threads against this one loaded engine.
+
+        Closed loop: ``concurrency`` threads back to back. Open loop (``load_factor``):
+        Poisson arrivals at that fraction of the rate one request at a time sustains.
+        Latency counts from the scheduled start; issue lag is reported apart.
+        """
+        from pytest_ttsbench import load
+
+        engine = self.handle.engine
+        if not engine.capabilities.thread_safe:
+            pytest.skip(f"{self.handle.target.id}: the adapter does not declare the engine "
+                        "safe to call from several threads at once")
+        prep = self.prepare(prompt, None, None, mode, None, 1.0, None, extra)
+        count = requests or max(6, 2 * concurrency)  # p50 gates need 5
+        prep.params = ({"arrival": "poisson", "load": load_factor} if load_factor
+                       else {"concurrency": concurrency})
+        result, produce = self._begin(prep, None)
+        timeout = self.session.settings.trial_timeout_s * count
+        try:
+            return self._concurrent(load, result, prep, produce, count, concurrency,
+                                    load_factor, seed, timeout)
+        except TrialHung as exc:
+            self.handle.broken = f"concurrent requests hung: {exc}; the engine was abandoned"
+            pytest.fail(f"{self.handle.target.id}: {self.handle.broken}", pytrace=False)
+
+    def _concurrent(self, load: Any, result: BenchResult, prep: Prepared,
+                    produce: Callable[[], Iterable[Any]], count: int, concurrency: int,
+                    load_factor: float | None, seed: int, timeout: float) -> BenchResult:
+        engine = self.handle.engine
+        solo = load.closed_loop(produce, 1, 2, timeout)
+        _, _, solo_rate = load.throughput(solo, engine.sample_rate)
+        if load_factor:
+            solo_latency = statistics.median(
+                (r.end_ns or r.scheduled_ns) - r.scheduled_ns for r in solo) / 1e9
+            rate = load_factor / solo_latency if solo_latency > 0 else 1.0
+            done = load.open_loop(produce, load.poisson_offsets(rate, count, seed), timeout)
+            result.details["arrival_rate_hz"] = rate
+        else:
+            done = load.closed_loop(produce, concurrency, count, timeout)
+        summary = load.summarize(done, engine.sample_rate, solo_rate,
+                                 parallel=bool(load_factor) or concurrency > 1)
+        for request in done:
+            if request.captured is None:
+                result.trials.append(self._failed(request.index, "measured",
+                                                  request.error or "no audio"))
+                continue
+            trial, _ = build_trial(request.captured, index=request.index, kind="measured",
+                                   sample_rate=engine.sample_rate, text=prep.prompt.text)
+            trial.metrics["issue_lag_ms"] = request.issue_lag_ms
+            result.trials.append(trial)
+        result.details["load"] = summary.as_dict()
+        if summary.serialized:
+            result.details.setdefault("notes", []).append(
+                f"requests did not run in parallel: throughput x{summary.speedup:.2f} of one "
+                "request at a time (the engine or the hardware serializes them)")
+        return self._finish(result)
+
+    def cold_start(self, prompt: str = "short", *, runs: int = 3, mode: str | None = None,
+                   **extra: Any) -> BenchResult:
+        """Import, load and first synthesis in a fresh process, ``runs`` times."""
+        from pytest_ttsbench import coldstart
+
+        handle = self.handle
+        path = coldstart.engine_path(handle.entry.spec)
+        if path is None:
+            pytest.skip(f"{handle.target.id}: its engine class lives in a conftest or test "
+                        "module, which a fresh process cannot import; publish it in a module")
+        prep = self.prepare(prompt, None, None, mode, None, 1.0, None, extra)
+        prep.params = {"process": "fresh"}
+        result = self.session.new_result(self.request, handle, prep)
+        result.warmup = 0
+        settings = self.session.settings
+        job = coldstart.job(path, handle.target, handle.entry.weights,
+                            dict(settings.engine_opts), settings.allow_download,
+                            self.session.pool.cache_dir, prep.prompt.text, prep.mode,
+                            prep.opts)
+        runs_out: list[dict[str, Any]] = []
+        for i in range(runs):
+            try:
+                measured = coldstart.run(job, settings.trial_timeout_s)
+            except coldstart.ColdStartError as exc:
+                result.trials.append(self._failed(i, "measured", str(exc)))
+                break
+            runs_out.append(measured)
+            result.trials.append(coldstart.trial_of(measured, i))
+        if runs_out:
+            result.load_s = statistics.median(r["load_s"] for r in runs_out)
+            ttfas = [t.metrics["ttfa_ms"] for t in result.valid_trials
+                     if t.metrics.get("ttfa_ms") is not None]
+            result.cold_ttfa_ms = statistics.median(ttfas) if ttfas else None  # type: ignore[type-var]
+        result.details["cold_start"] = {
+            key: [r[key] for r in runs_out]
+            for key in ("interpreter_s", "import_s", "load_s", "spawn_to_first_audio_ms",
+                        "wall_s")}
+        return self._finish(result)
+
+    def cache_check(self, prompt: str = "medium", *, repeats: int = 4,
+                    max_speedup: float = 1.4, mode: str | None = None,
+                    **extra: Any) -> BenchResult:
+        """Repeated versus unique text: an engine (or server) that caches phonemes or
+        audio answers a repeated prompt much faster, and would fool every benchmark that
+        repeats one prompt. Fails when repeated is more than ``max_speedup`` faster."""
+        prep = self.prepare(prompt, None, None, mode, None, 1.0, None, extra)
+        prep.params = {"check": "cache"}
+        result, produce = self._begin(prep, None)
+        engine = self.handle.engine
+        unique: list[float] = []
+        for i in range(repeats):  # a new number each time: nothing to reuse
+            text = f"Reference number {4711 + 37 * i}. {prep.prompt.text}"
+            trial, _ = self._trial(producer(engine, text, prep.opts, prep.mode), i,
+                                   "unique", prep)
+            result.trials.append(trial)  # kept for the trace, not in the statistics
+            if trial.valid and trial.metrics.get("rtf") is not None:
+                unique.append(float(trial.metrics["rtf"]))  # type: ignore[arg-type]
+        self._measure(result, prep, lambda run_one: [run_one(i) for i in range(repeats)],
+                      produce)
+        repeated = result.series("rtf")
+        result.details["cache_check"] = {"unique_rtf": unique, "repeated_rtf": repeated}
+        result.summarize()
+        if unique and repeated:
+            ratio = statistics.median(unique) / statistics.median(repeated)
+            result.details["cache_check"]["speedup"] = ratio
+            if ratio > max_speedup:
+                self._finish_quietly(result)
+                pytest.fail(
+                    f"{result.target['id']}: a repeated prompt ran x{ratio:.2f} faster than "
+                    f"unique ones (RTF p50 {statistics.median(repeated):.3f} vs "
+                    f"{statistics.median(unique):.3f}): the engine caches, so benchmarks "
+                    "that repeat one prompt overstate its speed; use unique prompts",
+                    pytrace=False)
+        return self._finish(result)
+
+    def _finish_quietly(self, result: BenchResult) -> None:
+        """Record a result whose test is about to fail for a reason of its own."""
+        result.summarize()
+        self.result = result
+        self.session.record(self.request, result, self.extra_info)
 
     # ---- after the trials ----------------------------------------------------------------
     def _fail_on_invalid_trials(self, result: BenchResult) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_ttsbench.measure import Chunked, as_audio
+from pytest_ttsbench.measure import Chunked, TrialHung, as_audio
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,16 @@ def _one(produce: Callable[[], Iterable[Any]], index: int, scheduled_ns: int) ->
     return Request(index, scheduled_ns, started, captured)
 
 
+def _join(threads: list[threading.Thread], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            raise TrialHung(f"concurrent requests did not finish within {timeout_s:g} s")
+
+
 def closed_loop(produce: Callable[[], Iterable[Any]], concurrency: int,
-                requests: int) -> list[Request]:
+                requests: int, timeout_s: float = 3600.0) -> list[Request]:
     """``requests`` requests over ``concurrency`` threads, each back to back."""
     if concurrency < 1 or requests < 1:
         raise ValueError("concurrency and requests must be at least 1")
@@ -82,8 +90,7 @@ def closed_loop(produce: Callable[[], Iterable[Any]], concurrency: int,
                for i in range(min(concurrency, requests))]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    _join(threads, timeout_s)
     return sorted(out, key=lambda r: r.index)
 
 
@@ -99,7 +106,8 @@ def poisson_offsets(rate_hz: float, requests: int, seed: int = 0) -> list[float]
     return out
 
 
-def open_loop(produce: Callable[[], Iterable[Any]], offsets_s: list[float]) -> list[Request]:
+def open_loop(produce: Callable[[], Iterable[Any]], offsets_s: list[float],
+              timeout_s: float = 3600.0) -> list[Request]:
     """One thread per request, started at its scheduled offset."""
     start = time.perf_counter_ns() + 5_000_000  # a moment to start the first thread
     out: list[Request] = []
@@ -119,8 +127,7 @@ def open_loop(produce: Callable[[], Iterable[Any]], offsets_s: list[float]) -> l
                              daemon=True)
         threads.append(t)
         t.start()
-    for t in threads:
-        t.join()
+    _join(threads, timeout_s + (offsets_s[-1] if offsets_s else 0.0))
     return sorted(out, key=lambda r: r.index)
 
 

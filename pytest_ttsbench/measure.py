@@ -15,12 +15,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from pytest_ttsbench import audio
+from pytest_ttsbench.prompts import split_sentences
 from pytest_ttsbench.results import Trial
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.engines.base import Engine, SynthesisOptions
 
 T = TypeVar("T")
 
@@ -238,3 +242,19 @@ def sentence_chunks(synthesize: Callable[[str], Any], sentences: Iterable[str]
     """The harness's sentence streaming: one engine call per sentence, in order."""
     for sentence in sentences:
         yield synthesize(sentence)
+
+
+def producer(engine: Engine, text: str, opts: SynthesisOptions, mode: str
+             ) -> Callable[[], Iterable[Any]]:
+    """What one trial calls: native streaming, sentence by sentence, or one whole call.
+    The engine call happens when the returned iterable is first advanced, inside t0."""
+    if mode == "native":
+        return lambda: engine.stream(text, opts)
+    if mode == "sentence":
+        sentences = split_sentences(text)
+        return lambda: sentence_chunks(lambda s: engine.synthesize(s, opts), sentences)
+
+    def whole() -> Iterator[Any]:
+        yield engine.synthesize(text, opts)
+
+    return whole

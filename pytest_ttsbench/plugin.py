@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,8 @@ MARKERS = (
     "onnx: ONNX Runtime backend",
     "tts_prompts(*names): prompt presets a benchmark runs (overridden by --tts-prompts)",
     "tts_gate(*bounds): bounds for this test only, e.g. 'ttfa_ms.p95 <= 300'",
+    "tts_sweep(**knobs): sweep engine knobs, e.g. tts_sweep(speed=[0.8, 1.0, 1.25]); "
+    "each point is its own test id and results row (overridden by --tts-sweep)",
     "soak: long soak runs (deselected by default in suites/; select with -m soak)",
     "slow: slow benchmarks (deselect with -m 'not slow')",
 )
@@ -139,6 +142,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             raise pytest.UsageError(f"pytest-ttsbench: {metafunc.definition.nodeid}: {exc}"
                                     ) from None
         metafunc.parametrize("tts_prompt", list(names), ids=list(names))
+    if "tts_sweep" in metafunc.fixturenames and "tts_sweep" not in already:
+        marker = metafunc.definition.get_closest_marker("tts_sweep")
+        axes: dict[str, list[object]] = (
+            {k: [parse_knob(v) for v in vs] for k, vs in session.settings.sweep.items()}
+            or ({k: list(v) for k, v in marker.kwargs.items()} if marker else {}))
+        points = [dict(zip(axes, combo, strict=True))
+                  for combo in itertools.product(*axes.values())]
+        metafunc.parametrize("tts_sweep", points or [{}],
+                             ids=[sweep_id(p) for p in points] or ["default"])
+
+
+def parse_knob(text: str) -> object:
+    """'1.25' -> 1.25, '4' -> 4, 'true' -> True; anything else stays a string."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def sweep_id(point: dict[str, object]) -> str:
+    return "-".join(f"{k}={v}" for k, v in point.items())
 
 
 def _argnames(marker: pytest.Mark) -> list[str]:

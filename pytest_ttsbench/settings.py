@@ -108,6 +108,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("tts_opt", "--tts-opt", "pairs",
                "engine knob for every target that has it: KEY=VALUE, repeatable "
                "(speed=1.2, voice=af_heart, exaggeration=0.7)", metavar="KEY=VALUE"),
+    OptionSpec("tts_sweep", "--tts-sweep", "pairs",
+               "sweep an engine knob: KNOB=V1,V2,... (each value its own test id and row), "
+               "repeatable for a grid; overrides @pytest.mark.tts_sweep", metavar="KNOB=VALUES"),
     OptionSpec("tts_allow_download", "--tts-allow-download", "flag",
                "let engines download missing weights (off: nothing is downloaded)", default=False,
                env="TTSBENCH_ALLOW_DOWNLOAD"),
@@ -144,6 +147,7 @@ class Settings:
     save_audio: bool = False
     weights: Mapping[str, Path] = field(default_factory=dict)
     engine_opts: Mapping[str, str] = field(default_factory=dict)
+    sweep: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     allow_download: bool = False
 
 
@@ -308,6 +312,8 @@ def resolve(
         save_audio=bool(values["tts_save_audio"]),
         weights=weights,
         engine_opts=values["tts_opt"] or {},  # type: ignore[arg-type]
+        sweep={knob: tuple(v.strip() for v in raw.split(",") if v.strip())
+               for knob, raw in (values["tts_sweep"] or {}).items()},  # type: ignore[attr-defined]
         allow_download=bool(values["tts_allow_download"]),
     )
 

@@ -74,6 +74,7 @@ class Capabilities:
     chunk_knob: str | None = None  # the engine's streaming chunk-size knob, if any
     chunk_sweep: tuple[float, ...] = ()  # small, default, large values of that knob
     deterministic: bool = False  # same text, same options -> same samples
+    thread_safe: bool = False  # one loaded model may serve calls from several threads
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -86,6 +87,7 @@ class Capabilities:
             "chunk_knob": self.chunk_knob,
             "chunk_sweep": list(self.chunk_sweep),
             "deterministic": self.deterministic,
+            "thread_safe": self.thread_safe,
         }
 
 

@@ -17,6 +17,7 @@ import importlib.metadata
 import importlib.util
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,11 @@ def assemble(parts: Sequence[Path], expected_sha256: str, out: Path) -> Path:
 
 
 class KokoroOnnxEngine(Engine):
+    # ONNX Runtime sessions may run from several threads; each thread gets its own
+    # event loop for create_stream.
     capabilities = Capabilities(stream=True, speed=True, voices=True,
-                                languages=frozenset(LANGUAGES), deterministic=True)
+                                languages=frozenset(LANGUAGES), deterministic=True,
+                                thread_safe=True)
     sample_rate = 24000
 
     @classmethod
@@ -170,7 +174,17 @@ class KokoroOnnxEngine(Engine):
                                             providers=providers)
         self.kokoro = Kokoro.from_session(self.session, str(voices))
         self.model_path, self.voices_path = model, voices
-        self.loop = asyncio.new_event_loop()  # on the engine's own thread
+        self._loops = threading.local()
+        self._all_loops: list[asyncio.AbstractEventLoop] = []
+        self._loop()  # the engine thread's, made before any trial
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop | None = getattr(self._loops, "loop", None)
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            self._loops.loop = loop
+            self._all_loops.append(loop)
+        return loop
 
     def _args(self, opts: SynthesisOptions) -> dict[str, Any]:
         if not 0.5 <= opts.speed <= 2.0:
@@ -191,15 +205,16 @@ class KokoroOnnxEngine(Engine):
     def stream(self, text: str, opts: SynthesisOptions) -> Iterator[np.ndarray[Any, Any]]:
         """kokoro-onnx's create_stream: one chunk per phoneme batch (<= 510 phonemes)."""
         agen = self.kokoro.create_stream(text, **self._args(opts))
+        loop = self._loop()
         try:
             while True:
                 try:
-                    audio, _ = self.loop.run_until_complete(agen.__anext__())
+                    audio, _ = loop.run_until_complete(agen.__anext__())
                 except StopAsyncIteration:
                     return
                 yield np.asarray(audio, dtype=np.float32)
         finally:
-            self.loop.run_until_complete(agen.aclose())
+            loop.run_until_complete(agen.aclose())
 
     def versions(self) -> dict[str, str]:
         out = {}
@@ -222,8 +237,7 @@ class KokoroOnnxEngine(Engine):
         }
 
     def close(self) -> None:
-        loop = getattr(self, "loop", None)
-        if loop is not None:
+        for loop in getattr(self, "_all_loops", []):
             loop.close()
         self.kokoro = None
         self.session = None

@@ -47,7 +47,7 @@ class SyntheticEngine(Engine):
     capabilities = Capabilities(stream=True, speed=True, voices=True,
                                 languages=frozenset({"en", "ar"}), tags=True,
                                 chunk_knob="chunks", chunk_sweep=(2, 5, 10),
-                                deterministic=True)
+                                deterministic=True, thread_safe=True)
     sample_rate = 24000
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -113,10 +113,10 @@ class SyntheticEngine(Engine):
             self._stop.wait()  # until close(): a hung engine
 
     def stream(self, text: str, opts: SynthesisOptions) -> Iterator[np.ndarray[Any, Any]]:
-        start = time.perf_counter_ns()
         lock = self._lock if self.knob("serialize", opts) else None
         if lock:
             lock.acquire()
+        start = time.perf_counter_ns()  # service starts once the lock is ours
         try:
             self._begin(opts)
             done = 0

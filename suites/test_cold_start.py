@@ -1,0 +1,13 @@
+"""Cold start in a fresh process per run: interpreter, import, model load and the
+first synthesis. The number serverless deployments pay on every scale-up."""
+
+from __future__ import annotations
+
+from pytest_ttsbench.bench import TTSBench
+
+
+def test_cold_start(tts_bench: TTSBench) -> None:
+    result = tts_bench.cold_start("short", runs=2)
+    cold = result.details["cold_start"]
+    assert result.load_s is not None and result.load_s > 0
+    assert all(t >= l for t, l in zip(cold["wall_s"], cold["load_s"], strict=True))
