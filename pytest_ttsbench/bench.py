@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pytest
 
 from pytest_ttsbench import audio, memory, prompts
 from pytest_ttsbench.engines.base import SynthesisOptions
 from pytest_ttsbench.measure import (
     TrialHung,
-    build_trial,
     TrialPlan,
     build_trial,
     capture,
@@ -32,6 +28,11 @@ from pytest_ttsbench.measure import (
 from pytest_ttsbench.results import BenchResult, Trial
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+
+    import numpy as np
+
     from pytest_ttsbench.pool import EngineHandle
     from pytest_ttsbench.session import BenchSession
 
@@ -51,8 +52,9 @@ class Prepared:
 
 
 class TTSBench:
-    def __init__(self, session: BenchSession, handle: EngineHandle,
-                 request: pytest.FixtureRequest) -> None:
+    def __init__(
+        self, session: BenchSession, handle: EngineHandle, request: pytest.FixtureRequest
+    ) -> None:
         self.session = session
         self.handle = handle
         self.request = request
@@ -66,25 +68,40 @@ class TTSBench:
         return dict(self.result.summaries) if self.result else None
 
     # ---- inputs ------------------------------------------------------------------------
-    def prepare(self, prompt: str, text: str | None, language: str | None, mode: str | None,
-                voice: str | None, speed: float, reference_audio: Path | None,
-                extra: dict[str, Any]) -> Prepared:
+    def prepare(
+        self,
+        prompt: str,
+        text: str | None,
+        language: str | None,
+        mode: str | None,
+        voice: str | None,
+        speed: float,
+        reference_audio: Path | None,
+        extra: dict[str, Any],
+    ) -> Prepared:
         """Resolve the prompt and streaming mode; skip what this engine cannot do."""
         engine = self.handle.engine
         caps = engine.capabilities
         target = self.handle.target
         if text is not None:
-            chosen = prompts.Prompt(name=prompt if prompt != "medium" else "custom",
-                                    text=text, language=language or "en")
+            chosen = prompts.Prompt(
+                name=prompt if prompt != "medium" else "custom",
+                text=text,
+                language=language or "en",
+            )
         else:
             chosen = prompts.get(prompt)
         language = language or chosen.language
         if "tags" in chosen.needs and not caps.tags:
-            pytest.skip(f"{target.id}: prompt {chosen.name!r} uses paralinguistic tags, "
-                        "which this engine does not support")
+            pytest.skip(
+                f"{target.id}: prompt {chosen.name!r} uses paralinguistic tags, "
+                "which this engine does not support"
+            )
         if language not in caps.languages:
-            pytest.skip(f"{target.id}: no language {language!r} (supports "
-                        f"{', '.join(sorted(caps.languages))})")
+            pytest.skip(
+                f"{target.id}: no language {language!r} (supports "
+                f"{', '.join(sorted(caps.languages))})"
+            )
         if speed != 1.0 and not caps.speed:
             pytest.skip(f"{target.id}: no speed control")
         if reference_audio is not None and not caps.voice_clone:
@@ -93,40 +110,62 @@ class TTSBench:
         if requested == "auto":
             requested = "native" if caps.stream else "none"
         if requested == "native" and not caps.stream:
-            pytest.skip(f"{target.id}: no native streaming upstream; measure it with "
-                        "--tts-stream=sentence (the harness streams sentence by sentence)")
-        opts = SynthesisOptions(voice=voice, speed=speed, language=language,
-                                reference_audio=reference_audio, extra=dict(extra))
+            pytest.skip(
+                f"{target.id}: no native streaming upstream; measure it with "
+                "--tts-stream=sentence (the harness streams sentence by sentence)"
+            )
+        opts = SynthesisOptions(
+            voice=voice,
+            speed=speed,
+            language=language,
+            reference_audio=reference_audio,
+            extra=dict(extra),
+        )
         return Prepared(chosen, requested, opts)
 
     def _producer(self, prep: Prepared) -> Callable[[], Iterable[Any]]:
         return producer(self.handle.engine, prep.prompt.text, prep.opts, prep.mode)
 
     # ---- trials ------------------------------------------------------------------------
-    def _trial(self, produce: Callable[[], Iterable[Any]], index: int, kind: str,
-               prep: Prepared) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]] | None]:
+    def _trial(
+        self, produce: Callable[[], Iterable[Any]], index: int, kind: str, prep: Prepared
+    ) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]] | None]:
         handle, engine = self.handle, self.handle.engine
         collect_garbage()
         try:
             handle.thread.call(engine.reset_peak_memory, 60)
-            captured = handle.thread.call(lambda: capture(produce),
-                                          self.session.settings.trial_timeout_s)
-            trial, whole = build_trial(captured, index=index, kind=kind,
-                                       sample_rate=engine.sample_rate, text=prep.prompt.text)
+            captured = handle.thread.call(
+                lambda: capture(produce), self.session.settings.trial_timeout_s
+            )
+            trial, whole = build_trial(
+                captured,
+                index=index,
+                kind=kind,
+                sample_rate=engine.sample_rate,
+                text=prep.prompt.text,
+            )
             peak = handle.thread.call(engine.peak_memory_bytes, 60)
             trial.accel_peak_mb = None if peak is None else peak / 2**20
             trial.stages = handle.thread.call(engine.stage_seconds, 60)
         except TrialHung as exc:
-            handle.broken = (f"{kind} trial {index} hung: {exc} (--tts-trial-timeout); "
-                             "the engine was abandoned")
+            handle.broken = (
+                f"{kind} trial {index} hung: {exc} (--tts-trial-timeout); the engine was abandoned"
+            )
             return self._failed(index, kind, handle.broken), None
         except Exception as exc:
             return self._failed(index, kind, f"{type(exc).__name__}: {exc}"), None
         return trial, whole
 
     def _failed(self, index: int, kind: str, error: str) -> Trial:
-        return Trial(index=index, kind=kind, t0_ns=0, chunk_ns=[], chunk_samples=[],
-                     sample_rate=self.handle.engine.sample_rate, error=error)
+        return Trial(
+            index=index,
+            kind=kind,
+            t0_ns=0,
+            chunk_ns=[],
+            chunk_samples=[],
+            sample_rate=self.handle.engine.sample_rate,
+            error=error,
+        )
 
     def __call__(
         self,
@@ -149,21 +188,31 @@ class TTSBench:
         result, produce = self._begin(prep, warmup)
         settings = self.session.settings
         n = settings.trials if trials is None else trials
-        needed = self.session.gatekeeper.trials_needed(self.request.node, result, n,
-                                                         settings.max_trials)
-        plan = TrialPlan(trials=needed, adaptive=settings.adaptive,
-                         precision=settings.precision, budget_s=settings.budget_s,
-                         max_trials=max(settings.max_trials, needed),
-                         timeout_s=settings.trial_timeout_s)
+        needed = self.session.gatekeeper.trials_needed(
+            self.request.node, result, n, settings.max_trials
+        )
+        plan = TrialPlan(
+            trials=needed,
+            adaptive=settings.adaptive,
+            precision=settings.precision,
+            budget_s=settings.budget_s,
+            max_trials=max(settings.max_trials, needed),
+            timeout_s=settings.trial_timeout_s,
+        )
         result.details["trials_requested"] = n
         result.details["trials_planned"] = needed
-        self._measure(result, prep, lambda run_one: plan_trials(
-            plan, lambda: result.series("latency_ms"), run_one), produce)
+        self._measure(
+            result,
+            prep,
+            lambda run_one: plan_trials(plan, lambda: result.series("latency_ms"), run_one),
+            produce,
+        )
         return self._finish(result)
 
     # ---- the shared steps ----------------------------------------------------------------
-    def _begin(self, prep: Prepared, warmup: int | None
-               ) -> tuple[BenchResult, Callable[[], Iterable[Any]]]:
+    def _begin(
+        self, prep: Prepared, warmup: int | None
+    ) -> tuple[BenchResult, Callable[[], Iterable[Any]]]:
         """A new result; the target's cold trial if it has none yet; the warm-ups."""
         if self.result is not None:
             raise BenchError("tts_bench runs once per test; parametrize for more runs")
@@ -187,9 +236,13 @@ class TTSBench:
             result.trials.append(trial)
         return result, produce
 
-    def _measure(self, result: BenchResult, prep: Prepared,
-                 schedule: Callable[[Callable[[int], None]], None],
-                 produce: Callable[[], Iterable[Any]]) -> None:
+    def _measure(
+        self,
+        result: BenchResult,
+        prep: Prepared,
+        schedule: Callable[[Callable[[int], None]], None],
+        produce: Callable[[], Iterable[Any]],
+    ) -> None:
         """Measured trials on the engine thread, with the RSS sampler running."""
         rss: list[float] = []
         errors: list[Trial] = []
@@ -251,72 +304,106 @@ class TTSBench:
 
         engine = self.handle.engine
         if not engine.capabilities.thread_safe:
-            pytest.skip(f"{self.handle.target.id}: the adapter does not declare the engine "
-                        "safe to call from several threads at once")
+            pytest.skip(
+                f"{self.handle.target.id}: the adapter does not declare the engine "
+                "safe to call from several threads at once"
+            )
         prep = self.prepare(prompt, None, None, mode, None, 1.0, None, extra)
         count = requests or max(6, 2 * concurrency)  # p50 gates need 5
-        prep.params = ({"arrival": "poisson", "load": load_factor} if load_factor
-                       else {"concurrency": concurrency})
+        prep.params = (
+            {"arrival": "poisson", "load": load_factor}
+            if load_factor
+            else {"concurrency": concurrency}
+        )
         result, produce = self._begin(prep, None)
         timeout = self.session.settings.trial_timeout_s * count
         try:
-            return self._concurrent(load, result, prep, produce, count, concurrency,
-                                    load_factor, seed, timeout)
+            return self._concurrent(
+                load, result, prep, produce, count, concurrency, load_factor, seed, timeout
+            )
         except TrialHung as exc:
             self.handle.broken = f"concurrent requests hung: {exc}; the engine was abandoned"
             pytest.fail(f"{self.handle.target.id}: {self.handle.broken}", pytrace=False)
 
-    def _concurrent(self, load: Any, result: BenchResult, prep: Prepared,
-                    produce: Callable[[], Iterable[Any]], count: int, concurrency: int,
-                    load_factor: float | None, seed: int, timeout: float) -> BenchResult:
+    def _concurrent(
+        self,
+        load: Any,
+        result: BenchResult,
+        prep: Prepared,
+        produce: Callable[[], Iterable[Any]],
+        count: int,
+        concurrency: int,
+        load_factor: float | None,
+        seed: int,
+        timeout: float,
+    ) -> BenchResult:
         engine = self.handle.engine
         solo = load.closed_loop(produce, 1, 2, timeout)
         _, _, solo_rate = load.throughput(solo, engine.sample_rate)
         if load_factor:
-            solo_latency = statistics.median(
-                (r.end_ns or r.scheduled_ns) - r.scheduled_ns for r in solo) / 1e9
+            solo_latency = (
+                statistics.median((r.end_ns or r.scheduled_ns) - r.scheduled_ns for r in solo) / 1e9
+            )
             rate = load_factor / solo_latency if solo_latency > 0 else 1.0
             done = load.open_loop(produce, load.poisson_offsets(rate, count, seed), timeout)
             result.details["arrival_rate_hz"] = rate
         else:
             done = load.closed_loop(produce, concurrency, count, timeout)
-        summary = load.summarize(done, engine.sample_rate, solo_rate,
-                                 parallel=bool(load_factor) or concurrency > 1)
+        summary = load.summarize(
+            done, engine.sample_rate, solo_rate, parallel=bool(load_factor) or concurrency > 1
+        )
         for request in done:
             if request.captured is None:
-                result.trials.append(self._failed(request.index, "measured",
-                                                  request.error or "no audio"))
+                result.trials.append(
+                    self._failed(request.index, "measured", request.error or "no audio")
+                )
                 continue
-            trial, _ = build_trial(request.captured, index=request.index, kind="measured",
-                                   sample_rate=engine.sample_rate, text=prep.prompt.text)
+            trial, _ = build_trial(
+                request.captured,
+                index=request.index,
+                kind="measured",
+                sample_rate=engine.sample_rate,
+                text=prep.prompt.text,
+            )
             trial.metrics["issue_lag_ms"] = request.issue_lag_ms
             result.trials.append(trial)
         result.details["load"] = summary.as_dict()
         if summary.serialized:
             result.details.setdefault("notes", []).append(
                 f"requests did not run in parallel: throughput x{summary.speedup:.2f} of one "
-                "request at a time (the engine or the hardware serializes them)")
+                "request at a time (the engine or the hardware serializes them)"
+            )
         return self._finish(result)
 
-    def cold_start(self, prompt: str = "short", *, runs: int = 3, mode: str | None = None,
-                   **extra: Any) -> BenchResult:
+    def cold_start(
+        self, prompt: str = "short", *, runs: int = 3, mode: str | None = None, **extra: Any
+    ) -> BenchResult:
         """Import, load and first synthesis in a fresh process, ``runs`` times."""
         from pytest_ttsbench import coldstart
 
         handle = self.handle
         path = coldstart.engine_path(handle.entry.spec)
         if path is None:
-            pytest.skip(f"{handle.target.id}: its engine class lives in a conftest or test "
-                        "module, which a fresh process cannot import; publish it in a module")
+            pytest.skip(
+                f"{handle.target.id}: its engine class lives in a conftest or test "
+                "module, which a fresh process cannot import; publish it in a module"
+            )
         prep = self.prepare(prompt, None, None, mode, None, 1.0, None, extra)
         prep.params = {"process": "fresh"}
         result = self.session.new_result(self.request, handle, prep)
         result.warmup = 0
         settings = self.session.settings
-        job = coldstart.job(path, handle.target, handle.entry.weights,
-                            dict(settings.engine_opts), settings.allow_download,
-                            self.session.pool.cache_dir, prep.prompt.text, prep.mode,
-                            prep.opts)
+        job = coldstart.job(
+            path,
+            handle.target,
+            handle.entry.weights,
+            dict(settings.engine_opts),
+            settings.allow_download,
+            self.session.pool.cache_dir,
+            prep.prompt.text,
+            prep.mode,
+            prep.opts,
+        )
         runs_out: list[dict[str, Any]] = []
         for i in range(runs):
             try:
@@ -328,18 +415,27 @@ class TTSBench:
             result.trials.append(coldstart.trial_of(measured, i))
         if runs_out:
             result.load_s = statistics.median(r["load_s"] for r in runs_out)
-            ttfas = [t.metrics["ttfa_ms"] for t in result.valid_trials
-                     if t.metrics.get("ttfa_ms") is not None]
+            ttfas = [
+                t.metrics["ttfa_ms"]
+                for t in result.valid_trials
+                if t.metrics.get("ttfa_ms") is not None
+            ]
             result.cold_ttfa_ms = statistics.median(ttfas) if ttfas else None  # type: ignore[type-var]
         result.details["cold_start"] = {
             key: [r[key] for r in runs_out]
-            for key in ("interpreter_s", "import_s", "load_s", "spawn_to_first_audio_ms",
-                        "wall_s")}
+            for key in ("interpreter_s", "import_s", "load_s", "spawn_to_first_audio_ms", "wall_s")
+        }
         return self._finish(result)
 
-    def cache_check(self, prompt: str = "medium", *, repeats: int = 4,
-                    max_speedup: float = 1.4, mode: str | None = None,
-                    **extra: Any) -> BenchResult:
+    def cache_check(
+        self,
+        prompt: str = "medium",
+        *,
+        repeats: int = 4,
+        max_speedup: float = 1.4,
+        mode: str | None = None,
+        **extra: Any,
+    ) -> BenchResult:
         """Repeated versus unique text: an engine (or server) that caches phonemes or
         audio answers a repeated prompt much faster, and would fool every benchmark that
         repeats one prompt. Fails when repeated is more than ``max_speedup`` faster."""
@@ -350,13 +446,16 @@ class TTSBench:
         unique: list[float] = []
         for i in range(repeats):  # a new number each time: nothing to reuse
             text = f"Reference number {4711 + 37 * i}. {prep.prompt.text}"
-            trial, _ = self._trial(producer(engine, text, prep.opts, prep.mode), i,
-                                   "unique", prep)
+            trial, _ = self._trial(producer(engine, text, prep.opts, prep.mode), i, "unique", prep)
             result.trials.append(trial)  # kept for the trace, not in the statistics
             if trial.valid and trial.metrics.get("rtf") is not None:
-                unique.append(float(trial.metrics["rtf"]))  # type: ignore[arg-type]
-        self._measure(result, prep, lambda run_one: [run_one(i) for i in range(repeats)],
-                      produce)
+                unique.append(float(trial.metrics["rtf"] or 0.0))
+
+        def repeated_runs(run_one: Callable[[int], None]) -> None:
+            for i in range(repeats):
+                run_one(i)
+
+        self._measure(result, prep, repeated_runs, produce)
         repeated = result.series("rtf")
         result.details["cache_check"] = {"unique_rtf": unique, "repeated_rtf": repeated}
         result.summarize()
@@ -370,7 +469,8 @@ class TTSBench:
                     f"unique ones (RTF p50 {statistics.median(repeated):.3f} vs "
                     f"{statistics.median(unique):.3f}): the engine caches, so benchmarks "
                     "that repeat one prompt overstate its speed; use unique prompts",
-                    pytrace=False)
+                    pytrace=False,
+                )
         return self._finish(result)
 
     def _finish_quietly(self, result: BenchResult) -> None:
@@ -383,11 +483,14 @@ class TTSBench:
     def _fail_on_invalid_trials(self, result: BenchResult) -> None:
         bad = [t for t in result.trials if t.kind != "warmup" and not t.valid]
         if bad:
-            lines = [f"  {t.kind} trial {t.index}: " + (t.error or "; ".join(t.problems))
-                     for t in bad]
-            pytest.fail(f"{result.target['id']} [{result.prompt}]: "
-                        f"{len(bad)} trial(s) invalid, left out of the statistics:\n"
-                        + "\n".join(lines), pytrace=False)
+            lines = [
+                f"  {t.kind} trial {t.index}: " + (t.error or "; ".join(t.problems)) for t in bad
+            ]
+            pytest.fail(
+                f"{result.target['id']} [{result.prompt}]: "
+                f"{len(bad)} trial(s) invalid, left out of the statistics:\n" + "\n".join(lines),
+                pytrace=False,
+            )
 
     def _save_audio(self, result: BenchResult) -> None:
         if not self.session.settings.save_audio or not self.audio:
@@ -395,8 +498,7 @@ class TTSBench:
         folder = self.session.artifacts_dir / "audio"
         stem = _safe(result.test)
         for i, clip in enumerate(self.audio):
-            audio.write_wav(folder / f"{stem}-trial{i}.wav", clip,
-                            self.handle.engine.sample_rate)
+            audio.write_wav(folder / f"{stem}-trial{i}.wav", clip, self.handle.engine.sample_rate)
 
     def _feed_pytest_benchmark(self, result: BenchResult) -> None:
         """Hand the measured latencies to pytest-benchmark, timed by a replay clock."""
@@ -411,8 +513,18 @@ class TTSBench:
 
 
 def _benchmark_extra(result: BenchResult) -> dict[str, Any]:
-    keys = ("ttfa_ms.p50", "ttfa_ms.p95", "latency_ms.p50", "rtf.p50", "rtfx.p50",
-            "audio_s.p50", "peak_rss_mb", "accel_peak_mb", "load_s", "cold_ttfa_ms")
+    keys = (
+        "ttfa_ms.p50",
+        "ttfa_ms.p95",
+        "latency_ms.p50",
+        "rtf.p50",
+        "rtfx.p50",
+        "audio_s.p50",
+        "peak_rss_mb",
+        "accel_peak_mb",
+        "load_s",
+        "cold_ttfa_ms",
+    )
     info: dict[str, Any] = {"tts_" + k.replace(".", "_"): result.metric(k) for k in keys}
     info["tts_target"] = result.target["id"]
     info["tts_stream_mode"] = result.stream_mode

@@ -48,20 +48,39 @@ def engine_path(spec: EngineSpec) -> str | None:
     return f"{module}:{spec.engine.__qualname__}"
 
 
-def job(spec_path: str, target: Target, weights: WeightsLookup | None,
-        options: dict[str, str], allow_download: bool, cache_dir: Path, text: str,
-        mode: str, opts: SynthesisOptions) -> dict[str, Any]:
+def job(
+    spec_path: str,
+    target: Target,
+    weights: WeightsLookup | None,
+    options: dict[str, str],
+    allow_download: bool,
+    cache_dir: Path,
+    text: str,
+    mode: str,
+    opts: SynthesisOptions,
+) -> dict[str, Any]:
     return {
         "engine": spec_path,
         "target": target.as_dict(),
-        "weights": None if weights is None else {
+        "weights": None
+        if weights is None
+        else {
             "path": None if weights.path is None else str(weights.path),
-            "details": dict(weights.details)},
-        "options": options, "allow_download": allow_download, "cache_dir": str(cache_dir),
-        "text": text, "mode": mode,
-        "opts": {"voice": opts.voice, "speed": opts.speed, "language": opts.language,
-                 "extra": {k: v for k, v in opts.extra.items()
-                           if isinstance(v, int | float | str | bool)}},
+            "details": dict(weights.details),
+        },
+        "options": options,
+        "allow_download": allow_download,
+        "cache_dir": str(cache_dir),
+        "text": text,
+        "mode": mode,
+        "opts": {
+            "voice": opts.voice,
+            "speed": opts.speed,
+            "language": opts.language,
+            "extra": {
+                k: v for k, v in opts.extra.items() if isinstance(v, int | float | str | bool)
+            },
+        },
     }
 
 
@@ -69,12 +88,16 @@ def run(job_data: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Spawn one fresh interpreter for ``job_data``; return what it measured."""
     spawned = time.perf_counter_ns()
     try:
-        done = subprocess.run([sys.executable, "-m", CHILD_MODULE],
-                              input=json.dumps({**job_data, "spawned_ns": spawned}),
-                              capture_output=True, text=True, timeout=timeout_s, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", CHILD_MODULE],
+            input=json.dumps({**job_data, "spawned_ns": spawned}),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise ColdStartError(f"the fresh process did not finish within {timeout_s:g} s"
-                             ) from None
+        raise ColdStartError(f"the fresh process did not finish within {timeout_s:g} s") from None
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise ColdStartError(f"the fresh process exited {done.returncode}:\n{tail}")
@@ -95,28 +118,41 @@ def child(data: dict[str, Any]) -> dict[str, Any]:
     t = data["target"]
     target = Target(t["model"], t["backend"], t["device"], t["variant"], t["default_variant"])
     w = data["weights"]
-    weights = (WeightsLookup.not_needed() if w is None else
-               WeightsLookup(path=None if w["path"] is None else Path(w["path"]),
-                             details=w["details"]))
-    engine = cls(EngineContext(target=target, weights=weights, options=data["options"],
-                               allow_download=data["allow_download"],
-                               cache_dir=Path(data["cache_dir"])))
+    weights = (
+        WeightsLookup.not_needed()
+        if w is None
+        else WeightsLookup(
+            path=None if w["path"] is None else Path(w["path"]), details=w["details"]
+        )
+    )
+    engine = cls(
+        EngineContext(
+            target=target,
+            weights=weights,
+            options=data["options"],
+            allow_download=data["allow_download"],
+            cache_dir=Path(data["cache_dir"]),
+        )
+    )
     engine.load()
     loaded = time.perf_counter_ns()
     o = data["opts"]
-    opts = SynthesisOptions(voice=o["voice"], speed=o["speed"], language=o["language"],
-                            extra=o["extra"])
+    opts = SynthesisOptions(
+        voice=o["voice"], speed=o["speed"], language=o["language"], extra=o["extra"]
+    )
     captured = capture(producer(engine, data["text"], opts, data["mode"]))
-    trial, _ = build_trial(captured, index=0, kind="measured",
-                           sample_rate=engine.sample_rate, text=data["text"])
+    trial, _ = build_trial(
+        captured, index=0, kind="measured", sample_rate=engine.sample_rate, text=data["text"]
+    )
     first = captured.chunk_ns[0] if captured.chunk_ns else None
     engine.close()
     return {
         "import_s": (imported - start) / 1e9,
         "load_s": (loaded - imported) / 1e9,
         "interpreter_s": (start - int(data["spawned_ns"])) / 1e9,
-        "spawn_to_first_audio_ms": (None if first is None else
-                                    (captured.t0_ns + first - int(data["spawned_ns"])) / 1e6),
+        "spawn_to_first_audio_ms": (
+            None if first is None else (captured.t0_ns + first - int(data["spawned_ns"])) / 1e6
+        ),
         "trial": trial.as_dict(),
         "versions": engine.versions(),
     }

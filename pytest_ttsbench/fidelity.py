@@ -44,16 +44,34 @@ class _Collect:
 
 def plugin_run(prompt: str, trials: int, mode: str, folder: Path) -> BenchResult:
     test = folder / f"test_fidelity_{mode}.py"
-    test.write_text(textwrap.dedent(f"""
+    test.write_text(
+        textwrap.dedent(f"""
         def test_fidelity(tts_bench):
             tts_bench({prompt!r}, mode={mode!r})
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     collect = _Collect()
-    code = pytest.main([str(test), "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                        "-p", "no:benchmark", "--tts-model=kokoro", "--tts-backend=onnx",
-                        "--tts-device=cpu", f"--tts-trials={trials}", "--tts-warmup=1",
-                        f"--tts-artifacts={folder / 'artifacts'}", f"--rootdir={folder}"],
-                       plugins=[collect])
+    code = pytest.main(
+        [
+            str(test),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:benchmark",
+            "--tts-model=kokoro",
+            "--tts-backend=onnx",
+            "--tts-device=cpu",
+            f"--tts-trials={trials}",
+            "--tts-warmup=1",
+            f"--tts-artifacts={folder / 'artifacts'}",
+            f"--rootdir={folder}",
+        ],
+        plugins=[collect],
+    )
     if code != 0 or not collect.results:
         raise SystemExit(f"the plugin run failed (pytest exit code {int(code)})")
     return collect.results[0]
@@ -69,8 +87,11 @@ def bare_run(result: BenchResult, text: str, trials: int) -> list[float]:
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     kokoro = Kokoro.from_session(session, str(voices))
     voice = str(result.details["options"]["voice"] or "") or None
-    voice = voice or next(v for v in ("af_heart", "af_bella", "jf_alpha", *kokoro.get_voices())
-                          if v in kokoro.get_voices())
+    voice = voice or next(
+        v
+        for v in ("af_heart", "af_bella", "jf_alpha", *kokoro.get_voices())
+        if v in kokoro.get_voices()
+    )
     kokoro.create(text, voice=voice)  # warm-up, as the plugin does
     out = []
     for _ in range(trials):
@@ -92,17 +113,24 @@ def main(argv: list[str] | None = None) -> int:
         sentence = plugin_run(args.prompt, args.trials, "sentence", Path(tmp))
     plugin_median = statistics.median(whole.series("latency_ms"))
     bare_median = statistics.median(bare)
-    print(f"kokoro-onnx-cpu, prompt {args.prompt!r} ({len(text)} chars), n={args.trials}, "
-          f"{whole.hardware}")
-    print(f"  plugin latency p50 {plugin_median:9.1f} ms  (all: "
-          f"{', '.join(f'{v:.0f}' for v in whole.series('latency_ms'))})")
-    print(f"  bare   create() p50 {bare_median:8.1f} ms  (all: "
-          f"{', '.join(f'{v:.0f}' for v in bare)})")
+    print(
+        f"kokoro-onnx-cpu, prompt {args.prompt!r} ({len(text)} chars), n={args.trials}, "
+        f"{whole.hardware}"
+    )
+    print(
+        f"  plugin latency p50 {plugin_median:9.1f} ms  (all: "
+        f"{', '.join(f'{v:.0f}' for v in whole.series('latency_ms'))})"
+    )
+    print(
+        f"  bare   create() p50 {bare_median:8.1f} ms  (all: {', '.join(f'{v:.0f}' for v in bare)})"
+    )
     print(f"  ratio plugin / bare = {plugin_median / bare_median:.4f}")
     ttfa = sentence.metric("ttfa_ms.p50") or 0.0
     latency = sentence.metric("latency_ms.p50") or 1.0
-    print(f"  sentence mode: TTFA p50 {ttfa:.1f} ms of latency p50 {latency:.1f} ms "
-          f"= {ttfa / latency:.1%}")
+    print(
+        f"  sentence mode: TTFA p50 {ttfa:.1f} ms of latency p50 {latency:.1f} ms "
+        f"= {ttfa / latency:.1%}"
+    )
     return 0
 
 

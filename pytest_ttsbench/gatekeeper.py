@@ -8,7 +8,6 @@ pass. ``--tts-gates-mode=warn`` reports both and fails nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +16,8 @@ from pytest_ttsbench import gates
 from pytest_ttsbench.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pytest_ttsbench.engines.base import Target
     from pytest_ttsbench.hardware import Hardware
     from pytest_ttsbench.results import BenchResult
@@ -25,8 +26,9 @@ MARKER = "tts_gate"
 
 
 class GateKeeper:
-    def __init__(self, settings: Settings, gate_set: gates.GateSet,
-                 baseline: gates.Baseline | None) -> None:
+    def __init__(
+        self, settings: Settings, gate_set: gates.GateSet, baseline: gates.Baseline | None
+    ) -> None:
         self.settings = settings
         self.gates = gate_set
         self.baseline = baseline
@@ -37,10 +39,12 @@ class GateKeeper:
         if not settings.gates_enabled:
             return cls(settings, gates.GateSet(), None)
         try:
-            gate_set = gates.load_gates(settings.gates_path, rootdir / "pyproject.toml",
-                                        use_defaults=True)
-            baseline = (gates.load_baseline(settings.baseline)
-                        if settings.baseline is not None else None)
+            gate_set = gates.load_gates(
+                settings.gates_path, rootdir / "pyproject.toml", use_defaults=True
+            )
+            baseline = (
+                gates.load_baseline(settings.baseline) if settings.baseline is not None else None
+            )
         except gates.GateError as exc:
             raise SettingsError(str(exc)) from None
         return cls(settings, gate_set, baseline)
@@ -48,8 +52,7 @@ class GateKeeper:
     def markers(self, node: pytest.Item) -> list[gates.Rule]:
         if not self.settings.gates_enabled:
             return []
-        return [gates.marker_rule(m.args, m.kwargs, node.name)
-                for m in node.iter_markers(MARKER)]
+        return [gates.marker_rule(m.args, m.kwargs, node.name) for m in node.iter_markers(MARKER)]
 
     def check_markers(self, items: list[pytest.Item]) -> None:
         """Every tts_gate marker is validated at collection, before any benchmark runs."""
@@ -59,16 +62,16 @@ class GateKeeper:
             except gates.GateError as exc:
                 raise pytest.UsageError(f"pytest-ttsbench: {item.nodeid}: {exc}") from None
 
-    def trials_needed(self, node: pytest.Item, result: BenchResult, requested: int,
-                      cap: int) -> int:
+    def trials_needed(
+        self, node: pytest.Item, result: BenchResult, requested: int, cap: int
+    ) -> int:
         context = gates.GateContext.from_result(result)
         return gates.required_trials(self.gates, context, requested, cap, self.markers(node))
 
     def verdicts(self, node: pytest.Item, result: BenchResult) -> list[gates.Verdict]:
         found = gates.evaluate(self.gates, result, self.markers(node))
         if self.baseline is not None:
-            found += gates.compare_baseline(result, self.baseline,
-                                            self.settings.max_regression)
+            found += gates.compare_baseline(result, self.baseline, self.settings.max_regression)
         return found
 
     def enforce(self, result: BenchResult, verdicts: list[gates.Verdict]) -> None:
@@ -78,8 +81,9 @@ class GateKeeper:
         where = f"{result.target['id']} [{result.prompt}]"
         if gates.should_fail(verdicts, self.settings.gates_mode):
             broken = sum(v.outcome == "fail" for v in verdicts)
-            pytest.fail(f"{where}: {broken} gate(s) broken\n{gates.format_table(verdicts)}",
-                        pytrace=False)
+            pytest.fail(
+                f"{where}: {broken} gate(s) broken\n{gates.format_table(verdicts)}", pytrace=False
+            )
         undecided = [v for v in verdicts if v.outcome == "inconclusive" and not v.informational]
         if undecided:
             reasons = "; ".join(f"{v.name}: {v.reason}" for v in undecided)
@@ -89,8 +93,12 @@ class GateKeeper:
         sources = ", ".join(self.gates.sources) or "no gate file"
         lines = [f"gates from: {sources}"]
         for target in targets:
-            context = gates.GateContext(model=target.model, backend=target.backend,
-                                        device=target.device, variant=target.variant,
-                                        hardware=hardware.label(target.device))
+            context = gates.GateContext(
+                model=target.model,
+                backend=target.backend,
+                device=target.device,
+                variant=target.variant,
+                hardware=hardware.label(target.device),
+            )
             lines.extend(str(gates.explain(self.gates, context)).splitlines())
         return lines

@@ -40,12 +40,15 @@ class Hardware:
     def device_missing(self, device: str) -> str | None:
         """Why this machine cannot run ``device`` at all, or None if it can."""
         if device == "cuda" and not self.gpus:
-            how = ("nvidia-smi lists no GPU" if shutil.which("nvidia-smi")
-                   else "no nvidia-smi on PATH")
+            how = (
+                "nvidia-smi lists no GPU" if shutil.which("nvidia-smi") else "no nvidia-smi on PATH"
+            )
             return f"no CUDA GPU on this machine ({how}); run it on a GPU runner: pytest -m cuda"
         if device == "mps" and not self.apple_silicon:
-            return (f"needs an Apple Silicon Mac (the Apple GPU via Metal/MPS); this is "
-                    f"{self.system} {self.machine}: run it on a macOS arm64 runner: pytest -m mps")
+            return (
+                f"needs an Apple Silicon Mac (the Apple GPU via Metal/MPS); this is "
+                f"{self.system} {self.machine}: run it on a macOS arm64 runner: pytest -m mps"
+            )
         return None
 
     def label(self, device: str) -> str:
@@ -122,8 +125,10 @@ def _gpus_from_torch() -> tuple[GPU, ...]:
     if not torch.cuda.is_available():
         return ()
     return tuple(
-        GPU(torch.cuda.get_device_name(i),
-            int(torch.cuda.get_device_properties(i).total_memory // 2**20))
+        GPU(
+            torch.cuda.get_device_name(i),
+            int(torch.cuda.get_device_properties(i).total_memory // 2**20),
+        )
         for i in range(torch.cuda.device_count())
     )
 
@@ -142,10 +147,18 @@ def detect(use_torch: bool = False) -> Hardware:
         except Exception:  # a broken torch must not break collection
             gpus = ()
     if not gpus and shutil.which("nvidia-smi"):
-        gpus = parse_nvidia_smi(_run(["nvidia-smi", "--query-gpu=name,memory.total",
-                                      "--format=csv,noheader,nounits"]))
+        gpus = parse_nvidia_smi(
+            _run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"])
+        )
         source = "nvidia-smi" if gpus else "none"
     cpu = _cpu_model(system)
     chip = cpu if system == "Darwin" and cpu.startswith("Apple") else None
-    return Hardware(system=system, machine=machine, cpu_model=cpu, cores=_cores(),
-                    gpus=gpus, gpu_source=source, apple_chip=chip)
+    return Hardware(
+        system=system,
+        machine=machine,
+        cpu_model=cpu,
+        cores=_cores(),
+        gpus=gpus,
+        gpu_source=source,
+        apple_chip=chip,
+    )

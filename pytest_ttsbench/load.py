@@ -17,11 +17,13 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.measure import Chunked, TrialHung, as_audio
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ def _join(threads: list[threading.Thread], timeout_s: float) -> None:
             raise TrialHung(f"concurrent requests did not finish within {timeout_s:g} s")
 
 
-def closed_loop(produce: Callable[[], Iterable[Any]], concurrency: int,
-                requests: int, timeout_s: float = 3600.0) -> list[Request]:
+def closed_loop(
+    produce: Callable[[], Iterable[Any]], concurrency: int, requests: int, timeout_s: float = 3600.0
+) -> list[Request]:
     """``requests`` requests over ``concurrency`` threads, each back to back."""
     if concurrency < 1 or requests < 1:
         raise ValueError("concurrency and requests must be at least 1")
@@ -86,8 +89,10 @@ def closed_loop(produce: Callable[[], Iterable[Any]], concurrency: int,
             with lock:
                 out.append(done)
 
-    threads = [threading.Thread(target=worker, name=f"ttsbench-load-{i}", daemon=True)
-               for i in range(min(concurrency, requests))]
+    threads = [
+        threading.Thread(target=worker, name=f"ttsbench-load-{i}", daemon=True)
+        for i in range(min(concurrency, requests))
+    ]
     for t in threads:
         t.start()
     _join(threads, timeout_s)
@@ -106,8 +111,9 @@ def poisson_offsets(rate_hz: float, requests: int, seed: int = 0) -> list[float]
     return out
 
 
-def open_loop(produce: Callable[[], Iterable[Any]], offsets_s: list[float],
-              timeout_s: float = 3600.0) -> list[Request]:
+def open_loop(
+    produce: Callable[[], Iterable[Any]], offsets_s: list[float], timeout_s: float = 3600.0
+) -> list[Request]:
     """One thread per request, started at its scheduled offset."""
     start = time.perf_counter_ns() + 5_000_000  # a moment to start the first thread
     out: list[Request] = []
@@ -123,8 +129,9 @@ def open_loop(produce: Callable[[], Iterable[Any]], offsets_s: list[float],
     threads = []
     for i, offset in enumerate(offsets_s):
         scheduled = start + int(offset * 1e9)
-        t = threading.Thread(target=fire, args=(i, scheduled), name=f"ttsbench-open-{i}",
-                             daemon=True)
+        t = threading.Thread(
+            target=fire, args=(i, scheduled), name=f"ttsbench-open-{i}", daemon=True
+        )
         threads.append(t)
         t.start()
     _join(threads, timeout_s + (offsets_s[-1] if offsets_s else 0.0))
@@ -159,19 +166,25 @@ def throughput(requests: list[Request], sample_rate: int) -> tuple[float, float,
     first = min(r.scheduled_ns for r in ok)
     last = max(r.end_ns or first for r in ok)
     wall = (last - first) / 1e9
-    audio_s = sum(sum(len(c) for c in r.captured.chunks)  # type: ignore[union-attr]
-                  for r in ok) / sample_rate
+    samples = sum(sum(len(c) for c in r.captured.chunks) for r in ok if r.captured is not None)
+    audio_s = samples / sample_rate
     return wall, audio_s, (audio_s / wall if wall > 0 else 0.0)
 
 
-def summarize(requests: list[Request], sample_rate: int,
-              solo_throughput: float | None, parallel: bool) -> LoadSummary:
+def summarize(
+    requests: list[Request], sample_rate: int, solo_throughput: float | None, parallel: bool
+) -> LoadSummary:
     wall, audio_s, rate = throughput(requests, sample_rate)
     lags = sorted(r.issue_lag_ms for r in requests) or [0.0]
     speedup = rate / solo_throughput if solo_throughput else None
     return LoadSummary(
         requests=len(requests),
         errors=sum(r.error is not None for r in requests),
-        wall_s=wall, audio_s=audio_s, throughput=rate, speedup=speedup,
+        wall_s=wall,
+        audio_s=audio_s,
+        throughput=rate,
+        speedup=speedup,
         serialized=parallel and speedup is not None and speedup < SERIALIZED_BELOW,
-        issue_lag_p50_ms=lags[len(lags) // 2], issue_lag_max_ms=lags[-1])
+        issue_lag_p50_ms=lags[len(lags) // 2],
+        issue_lag_max_ms=lags[-1],
+    )

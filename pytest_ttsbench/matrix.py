@@ -8,14 +8,18 @@ skip imports nothing heavy: ``importlib.util.find_spec``, ``nvidia-smi``, file c
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_ttsbench.engines.base import EngineSpec, Target, WeightsLookup, WeightsQuery
-from pytest_ttsbench.engines.registry import EngineRegistry
-from pytest_ttsbench.hardware import Hardware
-from pytest_ttsbench.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+    from pytest_ttsbench.engines.registry import EngineRegistry
+    from pytest_ttsbench.hardware import Hardware
+    from pytest_ttsbench.settings import Settings
 
 
 class SelectionError(ValueError):
@@ -43,7 +47,8 @@ def _check_names(kind: str, chosen: Iterable[str] | None, valid: Iterable[str]) 
     if unknown:
         raise SelectionError(
             f"unknown {kind} {', '.join(map(repr, unknown))}; valid: "
-            f"{', '.join(valid_list)} (or 'all')")
+            f"{', '.join(valid_list)} (or 'all')"
+        )
 
 
 def validate_selection(registry: EngineRegistry, settings: Settings) -> None:
@@ -68,8 +73,13 @@ def targets(registry: EngineRegistry, settings: Settings) -> list[tuple[Target, 
     for spec in registry.specs():
         for device in spec.devices:
             for variant in _variants(spec, settings.variants):
-                target = Target(spec.model, spec.backend, device, variant,
-                                default_variant=variant == spec.default_variant)
+                target = Target(
+                    spec.model,
+                    spec.backend,
+                    device,
+                    variant,
+                    default_variant=variant == spec.default_variant,
+                )
                 out.append((target, spec))
     return out
 
@@ -77,9 +87,11 @@ def targets(registry: EngineRegistry, settings: Settings) -> list[tuple[Target, 
 def is_selected(target: Target, settings: Settings) -> bool:
     return all(
         chosen is None or value in chosen
-        for chosen, value in ((settings.models, target.model),
-                              (settings.backends, target.backend),
-                              (settings.devices, target.device))
+        for chosen, value in (
+            (settings.models, target.model),
+            (settings.backends, target.backend),
+            (settings.devices, target.device),
+        )
     )
 
 
@@ -96,10 +108,14 @@ def missing_packages(packages: Iterable[str]) -> list[str]:
 
 
 def availability(
-    target: Target, spec: EngineSpec, hardware: Hardware, query: WeightsQuery,
+    target: Target,
+    spec: EngineSpec,
+    hardware: Hardware,
+    query: WeightsQuery,
     allow_download: bool,
 ) -> MatrixEntry:
     """Decide, cheaply, whether this machine can run ``target`` and if not, why."""
+
     def skip(reason: str) -> MatrixEntry:
         return MatrixEntry(target, spec, skip=f"{target.id}: {reason}")
 
@@ -107,8 +123,9 @@ def availability(
         return skip(spec.unavailable)
     missing = missing_packages(spec.packages)
     if missing:
-        return skip(f"package {', '.join(missing)} not installed; install it with "
-                    f"{spec.install_hint()}")
+        return skip(
+            f"package {', '.join(missing)} not installed; install it with {spec.install_hint()}"
+        )
     reason = hardware.device_missing(target.device)
     if reason is None and spec.device_check is not None:
         reason = spec.device_check(target.device)
@@ -117,13 +134,15 @@ def availability(
     try:
         lookup = spec.engine_class().locate_weights(target, query)
     except Exception as exc:  # an adapter bug must show, not hide as a skip
-        return MatrixEntry(target, spec, error=(
-            f"{target.id}: looking for weights failed: {type(exc).__name__}: {exc}"))
+        return MatrixEntry(
+            target,
+            spec,
+            error=(f"{target.id}: looking for weights failed: {type(exc).__name__}: {exc}"),
+        )
     if lookup.found or (allow_download and lookup.downloadable):
         return MatrixEntry(target, spec, weights=lookup)
     searched = "; ".join(lookup.searched) or "nowhere"
-    download = (" or allow a download with --tts-allow-download"
-                if lookup.downloadable else "")
+    download = " or allow a download with --tts-allow-download" if lookup.downloadable else ""
     return skip(f"weights not found (searched: {searched}). {lookup.hint}{download}".strip())
 
 

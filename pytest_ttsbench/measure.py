@@ -9,11 +9,11 @@ the last chunk, outside the timed region. Definitions: docs/METRICS.md.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +24,8 @@ from pytest_ttsbench.prompts import split_sentences
 from pytest_ttsbench.results import Trial
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
     from pytest_ttsbench.engines.base import Engine, SynthesisOptions
 
 T = TypeVar("T")
@@ -59,7 +61,8 @@ def as_audio(chunk: Any, index: int) -> np.ndarray[Any, np.dtype[np.float32]]:
     if not isinstance(chunk, np.ndarray):
         raise TypeError(
             f"chunk {index} is a {type(chunk).__module__}.{type(chunk).__name__}, not a numpy "
-            "array: adapters must hand over host memory (.cpu().numpy(), np.asarray(mx.array))")
+            "array: adapters must hand over host memory (.cpu().numpy(), np.asarray(mx.array))"
+        )
     if chunk.dtype.kind not in "fiu":
         raise TypeError(f"chunk {index} has dtype {chunk.dtype}, not audio samples")
     squeezed = np.squeeze(chunk)
@@ -68,8 +71,9 @@ def as_audio(chunk: Any, index: int) -> np.ndarray[Any, np.dtype[np.float32]]:
     return np.ascontiguousarray(squeezed.reshape(-1), dtype=np.float32)
 
 
-def underrun(arrivals_s: Sequence[float], durations_s: Sequence[float],
-             prebuffer_s: float = 0.0) -> tuple[int, float]:
+def underrun(
+    arrivals_s: Sequence[float], durations_s: Sequence[float], prebuffer_s: float = 0.0
+) -> tuple[int, float]:
     """Simulated player: starts at the first chunk + prebuffer, plays in real time.
 
     Returns (stalls, stall seconds): every time the buffer runs dry before the next
@@ -79,7 +83,7 @@ def underrun(arrivals_s: Sequence[float], durations_s: Sequence[float],
         return 0, 0.0
     play_until = arrivals_s[0] + prebuffer_s  # playback starts here
     stalls, stalled = 0, 0.0
-    for k, (arrive, dur) in enumerate(zip(arrivals_s, durations_s)):
+    for k, (arrive, dur) in enumerate(zip(arrivals_s, durations_s, strict=True)):
         if k > 0 and arrive > play_until + 1e-9:
             stalls += 1
             stalled += arrive - play_until
@@ -93,17 +97,20 @@ def min_prebuffer(arrivals_s: Sequence[float], durations_s: Sequence[float]) -> 
     if not arrivals_s:
         return 0.0
     need, before = 0.0, 0.0
-    for arrive, dur in zip(arrivals_s, durations_s):
+    for arrive, dur in zip(arrivals_s, durations_s, strict=True):
         need = max(need, arrive - arrivals_s[0] - before)
         before += dur
     return need
 
 
-def trial_metrics(chunk_ns: Sequence[int], chunk_samples: Sequence[int],
-                  audible: Sequence[bool], sample_rate: int) -> dict[str, float | None]:
+def trial_metrics(
+    chunk_ns: Sequence[int], chunk_samples: Sequence[int], audible: Sequence[bool], sample_rate: int
+) -> dict[str, float | None]:
     """Every per-trial timing metric of DESIGN.md from one trial's stamps."""
     # Empty chunks carry no audio: they neither start playback nor count as TTFA.
-    nonempty = [(t, n, a) for t, n, a in zip(chunk_ns, chunk_samples, audible) if n > 0]
+    nonempty = [
+        (t, n, a) for t, n, a in zip(chunk_ns, chunk_samples, audible, strict=True) if n > 0
+    ]
     total = sum(chunk_samples)
     audio_s = total / sample_rate
     latency_s = chunk_ns[-1] / 1e9 if chunk_ns else math.nan
@@ -117,8 +124,11 @@ def trial_metrics(chunk_ns: Sequence[int], chunk_samples: Sequence[int],
         "rtfx": audio_s / latency_s if audio_s > 0 and latency_s > 0 else None,
         "samples_per_s": total / latency_s if latency_s > 0 else None,
         "chunks": float(len(chunk_ns)),
-        "gap_max_ms": (max((b - a) for a, b in zip(chunk_ns, chunk_ns[1:])) / 1e6
-                       if len(chunk_ns) > 1 else 0.0),
+        "gap_max_ms": (
+            max((b - a) for a, b in itertools.pairwise(chunk_ns)) / 1e6
+            if len(chunk_ns) > 1
+            else 0.0
+        ),
     }
     arrivals = [t / 1e9 for t, _, _ in nonempty]
     durations = [n / sample_rate for _, n, _ in nonempty]
@@ -129,22 +139,29 @@ def trial_metrics(chunk_ns: Sequence[int], chunk_samples: Sequence[int],
     return out
 
 
-def build_trial(captured: Chunked, *, index: int, kind: str, sample_rate: int,
-                text: str | None) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]]]:
+def build_trial(
+    captured: Chunked, *, index: int, kind: str, sample_rate: int, text: str | None
+) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]]]:
     """Metrics and audio checks for a captured trial. Invalid audio -> ``problems``."""
     samples = [len(c) for c in captured.chunks]
     audible = [audio.is_audible(c, sample_rate) for c in captured.chunks]
-    whole = (np.concatenate(captured.chunks) if captured.chunks
-             else np.zeros(0, dtype=np.float32))
+    whole = np.concatenate(captured.chunks) if captured.chunks else np.zeros(0, dtype=np.float32)
     metrics = trial_metrics(captured.chunk_ns, samples, audible, sample_rate)
     report = audio.check(whole, sample_rate, text)
     metrics.update(report.as_metrics())
     problems = list(report.problems)
     if not captured.chunks:
         problems.append("the engine handed over no chunk at all")
-    trial = Trial(index=index, kind=kind, t0_ns=captured.t0_ns, chunk_ns=captured.chunk_ns,
-                  chunk_samples=samples, sample_rate=sample_rate, metrics=metrics,
-                  problems=problems)
+    trial = Trial(
+        index=index,
+        kind=kind,
+        t0_ns=captured.t0_ns,
+        chunk_ns=captured.chunk_ns,
+        chunk_samples=samples,
+        sample_rate=sample_rate,
+        metrics=metrics,
+        problems=problems,
+    )
     return trial, whole
 
 
@@ -157,10 +174,8 @@ class EngineThread:
     """
 
     def __init__(self, name: str) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]] | None] = (
-            queue.Queue())
-        self._thread = threading.Thread(target=self._loop, name=f"ttsbench-{name}",
-                                        daemon=True)
+        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=f"ttsbench-{name}", daemon=True)
         self._thread.start()
         self.hung = False
 
@@ -217,17 +232,23 @@ def precise_enough(latencies_ms: Sequence[float], precision: float) -> bool:
     return median > 0 and (high - low) / 2 / median <= precision
 
 
-def plan_trials(plan: TrialPlan, done_valid_latencies: Callable[[], list[float]],
-                run_one: Callable[[int], None], clock: Callable[[], float] = time.monotonic,
-                ) -> None:
+def plan_trials(
+    plan: TrialPlan,
+    done_valid_latencies: Callable[[], list[float]],
+    run_one: Callable[[int], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     """Run ``plan.trials`` measured trials, then in adaptive mode more until precise."""
     start = clock()
     for i in range(plan.trials):
         run_one(i)
     i = plan.trials
-    while (plan.adaptive and i < plan.max_trials
-           and clock() - start < plan.budget_s
-           and not precise_enough(done_valid_latencies(), plan.precision)):
+    while (
+        plan.adaptive
+        and i < plan.max_trials
+        and clock() - start < plan.budget_s
+        and not precise_enough(done_valid_latencies(), plan.precision)
+    ):
         run_one(i)
         i += 1
 
@@ -237,15 +258,15 @@ def collect_garbage() -> None:
     gc.collect()
 
 
-def sentence_chunks(synthesize: Callable[[str], Any], sentences: Iterable[str]
-                    ) -> Iterator[Any]:
+def sentence_chunks(synthesize: Callable[[str], Any], sentences: Iterable[str]) -> Iterator[Any]:
     """The harness's sentence streaming: one engine call per sentence, in order."""
     for sentence in sentences:
         yield synthesize(sentence)
 
 
-def producer(engine: Engine, text: str, opts: SynthesisOptions, mode: str
-             ) -> Callable[[], Iterable[Any]]:
+def producer(
+    engine: Engine, text: str, opts: SynthesisOptions, mode: str
+) -> Callable[[], Iterable[Any]]:
     """What one trial calls: native streaming, sentence by sentence, or one whole call.
     The engine call happens when the returned iterable is first advanced, inside t0."""
     if mode == "native":

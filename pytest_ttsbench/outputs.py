@@ -9,21 +9,33 @@ import csv
 import io
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import filelock
-import pytest
 
 from pytest_ttsbench import report
 from pytest_ttsbench.report.atomic import atomic_write_text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
     from pytest_ttsbench.results import BenchResult
     from pytest_ttsbench.session import BenchSession
 
-TRACE_COLUMNS = ("test", "target", "prompt", "stream_mode", "trial", "kind", "chunk",
-                 "t_ms", "samples", "audio_end_s")
+TRACE_COLUMNS = (
+    "test",
+    "target",
+    "prompt",
+    "stream_mode",
+    "trial",
+    "kind",
+    "chunk",
+    "t_ms",
+    "samples",
+    "audio_end_s",
+)
 
 
 def chunk_trace_csv(results: list[BenchResult]) -> str:
@@ -34,12 +46,22 @@ def chunk_trace_csv(results: list[BenchResult]) -> str:
     for result in results:
         for trial in result.trials:
             audio_end = 0
-            for k, (t_ns, n) in enumerate(zip(trial.chunk_ns, trial.chunk_samples)):
+            for k, (t_ns, n) in enumerate(zip(trial.chunk_ns, trial.chunk_samples, strict=True)):
                 audio_end += n
-                writer.writerow([result.test, result.target["id"], result.prompt,
-                                 result.stream_mode, trial.index, trial.kind, k,
-                                 f"{t_ns / 1e6:.4f}", n,
-                                 f"{audio_end / trial.sample_rate:.4f}"])
+                writer.writerow(
+                    [
+                        result.test,
+                        result.target["id"],
+                        result.prompt,
+                        result.stream_mode,
+                        trial.index,
+                        trial.kind,
+                        k,
+                        f"{t_ns / 1e6:.4f}",
+                        n,
+                        f"{audio_end / trial.sample_rate:.4f}",
+                    ]
+                )
     return buffer.getvalue()
 
 
@@ -59,15 +81,20 @@ def write_all(session: BenchSession) -> None:
         session.warnings.append(f"could not write results to {settings.artifacts}: {exc}")
     if settings.update_results_doc:
         try:
-            outcome = report.upsert(settings.results_doc, session.results,
-                                    history=settings.history, now=now,
-                                    plot=report.plot_available())
+            outcome = report.upsert(
+                settings.results_doc,
+                session.results,
+                history=settings.history,
+                now=now,
+                plot=report.plot_available(),
+            )
         except (OSError, filelock.Timeout) as exc:
             session.warnings.append(f"results doc {settings.results_doc} not updated: {exc}")
         else:
             session.doc_lines = outcome.describe()
-    summary = report.append_step_summary(report.github_step_summary(session.results),
-                                         env=dict(os.environ))
+    summary = report.append_step_summary(
+        report.github_step_summary(session.results), env=dict(os.environ)
+    )
     if summary is not None:
         session.written.append(("GitHub step summary", summary))
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -19,6 +18,9 @@ from pytest_ttsbench.matrix import SelectionError, build, is_selected, validate_
 from pytest_ttsbench.pool import EngineHandle, EngineLoadError
 from pytest_ttsbench.session import BenchSession, cache_dir
 from pytest_ttsbench.settings import OPTIONS, SettingsError, resolve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SESSION_KEY = pytest.StashKey[BenchSession]()
 PLUGIN_NAME = "ttsbench-session"
@@ -52,8 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             kwargs["metavar"] = spec.metavar
         group.addoption(spec.flag, **kwargs)
-        ini_type = "bool" if spec.kind == "flag" else (
-            "linelist" if spec.kind == "pairs" else "string")
+        ini_type: Literal["bool", "linelist", "string"] = (
+            "bool" if spec.kind == "flag" else ("linelist" if spec.kind == "pairs" else "string")
+        )
         parser.addini(spec.dest, spec.help, type=ini_type, default=None)
 
 
@@ -74,8 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = resolve(
             cli={spec.dest: config.getoption(spec.dest) for spec in OPTIONS},
-            env=env, ini=_ini_values(config),
-            invocation_dir=config.invocation_params.dir, rootdir=config.rootpath)
+            env=env,
+            ini=_ini_values(config),
+            invocation_dir=config.invocation_params.dir,
+            rootdir=config.rootpath,
+        )
         registry = EngineRegistry.with_builtins()
         registry.load_entry_points()
         config.hook.pytest_ttsbench_register_engines(registry=registry, config=config)
@@ -110,12 +116,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     s = session.settings
     chosen = ", ".join(
         f"{label}={','.join(value) if value else 'all'}"
-        for label, value in (("model", s.models), ("backend", s.backends),
-                             ("device", s.devices)))
+        for label, value in (("model", s.models), ("backend", s.backends), ("device", s.devices))
+    )
     hw = session.hardware
     gpu = f", GPU: {hw.label('cuda')}" if hw.gpus else ""
-    return (f"ttsbench: {hw.label('cpu')}{gpu}; {chosen}; trials={s.trials} "
-            f"warmup={s.warmup} stream={s.stream}")
+    return (
+        f"ttsbench: {hw.label('cpu')}{gpu}; {chosen}; trials={s.trials} "
+        f"warmup={s.warmup} stream={s.stream}"
+    )
 
 
 @pytest.hookimpl
@@ -123,8 +131,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     session = metafunc.config.stash.get(SESSION_KEY, None)
     if session is None:
         return
-    already = {name for m in metafunc.definition.iter_markers("parametrize")
-               for name in _argnames(m)}
+    already = {
+        name for m in metafunc.definition.iter_markers("parametrize") for name in _argnames(m)
+    }
     if "tts_target" in metafunc.fixturenames and "tts_target" not in already:
         params = []
         for entry in session.entries.values():
@@ -139,18 +148,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         try:
             prompts.validate(tuple(names))
         except prompts.PromptError as exc:
-            raise pytest.UsageError(f"pytest-ttsbench: {metafunc.definition.nodeid}: {exc}"
-                                    ) from None
+            raise pytest.UsageError(
+                f"pytest-ttsbench: {metafunc.definition.nodeid}: {exc}"
+            ) from None
         metafunc.parametrize("tts_prompt", list(names), ids=list(names))
     if "tts_sweep" in metafunc.fixturenames and "tts_sweep" not in already:
         marker = metafunc.definition.get_closest_marker("tts_sweep")
-        axes: dict[str, list[object]] = (
-            {k: [parse_knob(v) for v in vs] for k, vs in session.settings.sweep.items()}
-            or ({k: list(v) for k, v in marker.kwargs.items()} if marker else {}))
-        points = [dict(zip(axes, combo, strict=True))
-                  for combo in itertools.product(*axes.values())]
-        metafunc.parametrize("tts_sweep", points or [{}],
-                             ids=[sweep_id(p) for p in points] or ["default"])
+        axes: dict[str, list[object]] = {
+            k: [parse_knob(v) for v in vs] for k, vs in session.settings.sweep.items()
+        } or ({k: list(v) for k, v in marker.kwargs.items()} if marker else {})
+        points = [
+            dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())
+        ]
+        metafunc.parametrize(
+            "tts_sweep", points or [{}], ids=[sweep_id(p) for p in points] or ["default"]
+        )
 
 
 def parse_knob(text: str) -> object:

@@ -8,12 +8,16 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_ttsbench.engines.base import Engine, EngineContext, Target, WeightsLookup
-from pytest_ttsbench.matrix import MatrixEntry
 from pytest_ttsbench.measure import EngineThread, TrialHung
-from pytest_ttsbench.results import Trial
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_ttsbench.matrix import MatrixEntry
+    from pytest_ttsbench.results import Trial
 
 
 class EngineLoadError(RuntimeError):
@@ -37,8 +41,9 @@ class EngineHandle:
 
 
 class EnginePool:
-    def __init__(self, options: dict[str, str], allow_download: bool, cache_dir: Path,
-                 load_timeout_s: float) -> None:
+    def __init__(
+        self, options: dict[str, str], allow_download: bool, cache_dir: Path, load_timeout_s: float
+    ) -> None:
         self.options = options
         self.allow_download = allow_download
         self.cache_dir = cache_dir
@@ -54,9 +59,13 @@ class EnginePool:
             raise EngineLoadError(self.failed[target])
         for other in [t for t in self.loaded if t.device == target.device]:
             self.release(other)
-        ctx = EngineContext(target=target, weights=entry.weights or WeightsLookup.not_needed(),
-                                   options=self.options, allow_download=self.allow_download,
-                                   cache_dir=self.cache_dir)
+        ctx = EngineContext(
+            target=target,
+            weights=entry.weights or WeightsLookup.not_needed(),
+            options=self.options,
+            allow_download=self.allow_download,
+            cache_dir=self.cache_dir,
+        )
         thread = EngineThread(target.id)
         try:
             engine = entry.spec.engine_class()(ctx)
@@ -68,8 +77,10 @@ class EnginePool:
 
             load_s = thread.call(load, self.load_timeout_s)
         except TrialHung:
-            self.failed[target] = (f"{target.id}: loading did not finish within "
-                                   f"{self.load_timeout_s:g} s (--tts-trial-timeout)")
+            self.failed[target] = (
+                f"{target.id}: loading did not finish within "
+                f"{self.load_timeout_s:g} s (--tts-trial-timeout)"
+            )
             raise EngineLoadError(self.failed[target]) from None
         except Exception as exc:
             thread.stop()

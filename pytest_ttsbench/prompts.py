@@ -28,11 +28,15 @@ class Prompt:
 @cache
 def presets() -> dict[str, Prompt]:
     raw = tomllib.loads(
-        resources.files("pytest_ttsbench").joinpath("prompts.toml").read_text(encoding="utf-8"))
+        resources.files("pytest_ttsbench").joinpath("prompts.toml").read_text(encoding="utf-8")
+    )
     return {
-        name: Prompt(name=name, text=" ".join(str(body["text"]).split()),
-                     language=str(body.get("language", "en")),
-                     needs=tuple(body.get("needs", ())))
+        name: Prompt(
+            name=name,
+            text=" ".join(str(body["text"]).split()),
+            language=str(body.get("language", "en")),
+            needs=tuple(body.get("needs", ())),
+        )
         for name, body in raw.items()
     }
 
@@ -42,7 +46,8 @@ def get(name: str) -> Prompt:
         return presets()[name]
     except KeyError:
         raise PromptError(
-            f"unknown prompt preset {name!r}; valid: {', '.join(presets())}") from None
+            f"unknown prompt preset {name!r}; valid: {', '.join(presets())}"
+        ) from None
 
 
 def validate(names: tuple[str, ...] | None) -> None:

@@ -9,12 +9,15 @@ Gates and reports read metrics by flat names (:meth:`BenchResult.metric`):
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.stats import STATISTICS, Summary, summarize
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SCHEMA_VERSION = 1
 
@@ -90,22 +93,33 @@ class Trial:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "index": self.index, "kind": self.kind, "t0_ns": self.t0_ns,
-            "chunk_ns": list(self.chunk_ns), "chunk_samples": list(self.chunk_samples),
-            "sample_rate": self.sample_rate, "metrics": dict(self.metrics),
-            "problems": list(self.problems), "error": self.error,
-            "accel_peak_mb": self.accel_peak_mb, "stages": dict(self.stages),
+            "index": self.index,
+            "kind": self.kind,
+            "t0_ns": self.t0_ns,
+            "chunk_ns": list(self.chunk_ns),
+            "chunk_samples": list(self.chunk_samples),
+            "sample_rate": self.sample_rate,
+            "metrics": dict(self.metrics),
+            "problems": list(self.problems),
+            "error": self.error,
+            "accel_peak_mb": self.accel_peak_mb,
+            "stages": dict(self.stages),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Trial:
         return cls(
-            index=int(d["index"]), kind=str(d["kind"]), t0_ns=int(d["t0_ns"]),
+            index=int(d["index"]),
+            kind=str(d["kind"]),
+            t0_ns=int(d["t0_ns"]),
             chunk_ns=[int(x) for x in d["chunk_ns"]],
             chunk_samples=[int(x) for x in d["chunk_samples"]],
-            sample_rate=int(d["sample_rate"]), metrics=dict(d.get("metrics", {})),
-            problems=list(d.get("problems", [])), error=d.get("error"),
-            accel_peak_mb=d.get("accel_peak_mb"), stages=dict(d.get("stages", {})),
+            sample_rate=int(d["sample_rate"]),
+            metrics=dict(d.get("metrics", {})),
+            problems=list(d.get("problems", [])),
+            error=d.get("error"),
+            accel_peak_mb=d.get("accel_peak_mb"),
+            stages=dict(d.get("stages", {})),
         )
 
 
@@ -163,7 +177,7 @@ class BenchResult:
         if name == "chunk_gap_ms":
             gaps: list[float] = []
             for t in self.valid_trials:
-                gaps.extend((b - a) / 1e6 for a, b in zip(t.chunk_ns, t.chunk_ns[1:]))
+                gaps.extend((b - a) / 1e6 for a, b in itertools.pairwise(t.chunk_ns))
             return gaps
         values = [t.metrics.get(name) for t in self.valid_trials]
         return [float(v) for v in values if v is not None and math.isfinite(v)]
@@ -207,18 +221,30 @@ class BenchResult:
     def as_dict(self, with_trials: bool = True) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
-            "target": dict(self.target), "test": self.test, "suite": self.suite,
-            "prompt": self.prompt, "text_chars": self.text_chars, "language": self.language,
-            "stream_mode": self.stream_mode, "hardware": self.hardware,
-            "warmup": self.warmup, "n": self.n,
-            "load_s": self.load_s, "peak_rss_mb": self.peak_rss_mb,
-            "rss_growth_mb": self.rss_growth_mb, "accel_peak_mb": self.accel_peak_mb,
+            "target": dict(self.target),
+            "test": self.test,
+            "suite": self.suite,
+            "prompt": self.prompt,
+            "text_chars": self.text_chars,
+            "language": self.language,
+            "stream_mode": self.stream_mode,
+            "hardware": self.hardware,
+            "warmup": self.warmup,
+            "n": self.n,
+            "load_s": self.load_s,
+            "peak_rss_mb": self.peak_rss_mb,
+            "rss_growth_mb": self.rss_growth_mb,
+            "accel_peak_mb": self.accel_peak_mb,
             "rss_slope_mb": self.rss_slope_mb,
-            "cold_ttfa_ms": self.cold_ttfa_ms, "cold_latency_ms": self.cold_latency_ms,
+            "cold_ttfa_ms": self.cold_ttfa_ms,
+            "cold_latency_ms": self.cold_latency_ms,
             "summaries": {k: v.as_dict() for k, v in sorted(self.summaries.items())},
-            "versions": dict(self.versions), "details": dict(self.details),
-            "params": dict(self.params), "gates": list(self.gates),
-            "outcome": self.outcome, "xdist_workers": self.xdist_workers,
+            "versions": dict(self.versions),
+            "details": dict(self.details),
+            "params": dict(self.params),
+            "gates": list(self.gates),
+            "outcome": self.outcome,
+            "xdist_workers": self.xdist_workers,
             "trials": [t.as_dict() for t in self.trials] if with_trials else [],
         }
 
@@ -228,17 +254,27 @@ class BenchResult:
         if schema != SCHEMA_VERSION:
             raise ValueError(f"result schema {schema!r} is not {SCHEMA_VERSION}")
         result = cls(
-            target=dict(d["target"]), test=str(d["test"]), suite=str(d["suite"]),
-            prompt=str(d["prompt"]), text_chars=int(d["text_chars"]),
-            language=str(d["language"]), stream_mode=str(d["stream_mode"]),
-            hardware=str(d["hardware"]), warmup=int(d["warmup"]),
+            target=dict(d["target"]),
+            test=str(d["test"]),
+            suite=str(d["suite"]),
+            prompt=str(d["prompt"]),
+            text_chars=int(d["text_chars"]),
+            language=str(d["language"]),
+            stream_mode=str(d["stream_mode"]),
+            hardware=str(d["hardware"]),
+            warmup=int(d["warmup"]),
             trials=[Trial.from_dict(t) for t in d.get("trials", [])],
-            load_s=d.get("load_s"), peak_rss_mb=d.get("peak_rss_mb"),
-            rss_growth_mb=d.get("rss_growth_mb"), accel_peak_mb=d.get("accel_peak_mb"),
+            load_s=d.get("load_s"),
+            peak_rss_mb=d.get("peak_rss_mb"),
+            rss_growth_mb=d.get("rss_growth_mb"),
+            accel_peak_mb=d.get("accel_peak_mb"),
             rss_slope_mb=d.get("rss_slope_mb"),
-            cold_ttfa_ms=d.get("cold_ttfa_ms"), cold_latency_ms=d.get("cold_latency_ms"),
-            versions=dict(d.get("versions", {})), details=dict(d.get("details", {})),
-            params=dict(d.get("params", {})), gates=list(d.get("gates", [])),
+            cold_ttfa_ms=d.get("cold_ttfa_ms"),
+            cold_latency_ms=d.get("cold_latency_ms"),
+            versions=dict(d.get("versions", {})),
+            details=dict(d.get("details", {})),
+            params=dict(d.get("params", {})),
+            gates=list(d.get("gates", [])),
             outcome=str(d.get("outcome", "passed")),
             xdist_workers=int(d.get("xdist_workers", 0)),
             summaries={k: Summary.from_dict(v) for k, v in d.get("summaries", {}).items()},

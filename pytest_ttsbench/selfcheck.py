@@ -25,10 +25,13 @@ TEXT = "Thank you for calling. Your order shipped this morning and arrives on Th
 
 
 def engine(**knobs: float) -> SyntheticEngine:
-    ctx = EngineContext(target=Target("synthetic", "sim", "cpu", "default"),
-                        weights=WeightsLookup.not_needed(),
-                        options={k: str(v) for k, v in knobs.items()},
-                        allow_download=False, cache_dir=Path("."))
+    ctx = EngineContext(
+        target=Target("synthetic", "sim", "cpu", "default"),
+        weights=WeightsLookup.not_needed(),
+        options={k: str(v) for k, v in knobs.items()},
+        allow_download=False,
+        cache_dir=Path(),
+    )
     return SyntheticEngine(ctx)
 
 
@@ -40,28 +43,35 @@ class GroundTruth:
     max_error_ms: float
 
 
-def ground_truth(trials: int = 15, first_ms: float = 40.0, gap_ms: float = 15.0,
-                 chunks: int = 6) -> list[GroundTruth]:
+def ground_truth(
+    trials: int = 15, first_ms: float = 40.0, gap_ms: float = 15.0, chunks: int = 6
+) -> list[GroundTruth]:
     """Median and max |measured - true| per timing metric, through the real trial path."""
     eng = engine(first_ms=first_ms, gap_ms=gap_ms, chunks=chunks)
     opts = SynthesisOptions()
     worker = EngineThread("selfcheck")
-    truth = {"ttfa_ms": first_ms, "ttfa_audible_ms": first_ms,
-             "latency_ms": first_ms + (chunks - 1) * gap_ms,
-             "gap_max_ms": gap_ms}
+    truth = {
+        "ttfa_ms": first_ms,
+        "ttfa_audible_ms": first_ms,
+        "latency_ms": first_ms + (chunks - 1) * gap_ms,
+        "gap_max_ms": gap_ms,
+    }
     errors: dict[str, list[float]] = {k: [] for k in truth}
     with RssSampler():
         for i in range(trials):
             captured = worker.call(lambda: capture(lambda: eng.stream(TEXT, opts)), 30)
-            trial, _ = build_trial(captured, index=i, kind="measured",
-                                   sample_rate=eng.sample_rate, text=TEXT)
+            trial, _ = build_trial(
+                captured, index=i, kind="measured", sample_rate=eng.sample_rate, text=TEXT
+            )
             for name, true in truth.items():
                 value = trial.metrics[name]
                 if value is not None:
                     errors[name].append(value - true)
     worker.stop()
-    return [GroundTruth(name, truth[name], statistics.median(errs),
-                        max(abs(e) for e in errs)) for name, errs in errors.items()]
+    return [
+        GroundTruth(name, truth[name], statistics.median(errs), max(abs(e) for e in errs))
+        for name, errs in errors.items()
+    ]
 
 
 def overhead_per_chunk_us(chunks: int = 4000, repeats: int = 7) -> tuple[float, float]:
@@ -87,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"ground truth, synthetic engine, {args.trials} trials (errors in ms):")
     for row in ground_truth(args.trials):
-        print(f"  {row.metric:16s} true {row.truth_ms:8.3f}  median error "
-              f"{row.median_error_ms:+.4f}  max |error| {row.max_error_ms:.4f}")
+        print(
+            f"  {row.metric:16s} true {row.truth_ms:8.3f}  median error "
+            f"{row.median_error_ms:+.4f}  max |error| {row.max_error_ms:.4f}"
+        )
     harness, bare = overhead_per_chunk_us(args.chunks)
-    print(f"per-chunk cost with the RSS sampler running, {args.chunks} chunks: harness "
-          f"{harness:.2f} us, bare loop {bare:.2f} us, added {harness - bare:+.2f} us")
+    print(
+        f"per-chunk cost with the RSS sampler running, {args.chunks} chunks: harness "
+        f"{harness:.2f} us, bare loop {bare:.2f} us, added {harness - bare:+.2f} us"
+    )
     return 0
 
 

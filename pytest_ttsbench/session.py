@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,22 +24,31 @@ import pytest
 
 from pytest_ttsbench import __version__
 from pytest_ttsbench.bench import ReplayClock, xdist_workers
-from pytest_ttsbench.engines.registry import EngineRegistry
-from pytest_ttsbench.hardware import Hardware
-from pytest_ttsbench.matrix import MatrixEntry
 from pytest_ttsbench.pool import EnginePool
 from pytest_ttsbench.results import BenchResult
-from pytest_ttsbench.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from pytest_ttsbench.bench import Prepared
+    from pytest_ttsbench.engines.registry import EngineRegistry
     from pytest_ttsbench.gatekeeper import GateKeeper
+    from pytest_ttsbench.hardware import Hardware
+    from pytest_ttsbench.matrix import MatrixEntry
     from pytest_ttsbench.pool import EngineHandle
+    from pytest_ttsbench.settings import Settings
 
 REPORT_ATTR = "ttsbench_result_v1"  # one JSON string on the call-phase TestReport
 RESULT_KEY = pytest.StashKey[str]()
-JUNIT_METRICS = ("ttfa_ms.p50", "ttfa_ms.p95", "latency_ms.p50", "rtf.p50", "load_s",
-                 "peak_rss_mb", "accel_peak_mb")
+JUNIT_METRICS = (
+    "ttfa_ms.p50",
+    "ttfa_ms.p95",
+    "latency_ms.p50",
+    "rtf.p50",
+    "load_s",
+    "peak_rss_mb",
+    "accel_peak_mb",
+)
 SUITE_PREFIX = "test_"
 
 
@@ -54,17 +62,29 @@ def cache_dir(env: dict[str, str]) -> Path:
 
 def git_commit(root: Path) -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=5, check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 class BenchSession:
-    def __init__(self, config: pytest.Config, settings: Settings, registry: EngineRegistry,
-                 hardware: Hardware, entries: list[MatrixEntry],
-                 gatekeeper: GateKeeper) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        registry: EngineRegistry,
+        hardware: Hardware,
+        entries: list[MatrixEntry],
+        gatekeeper: GateKeeper,
+    ) -> None:
         self.config = config
         self.settings = settings
         self.registry = registry
@@ -73,8 +93,12 @@ class BenchSession:
         self.gatekeeper = gatekeeper
         self.is_worker = hasattr(config, "workerinput")
         self.env = dict(os.environ)
-        self.pool = EnginePool(dict(settings.engine_opts), settings.allow_download,
-                               cache_dir(self.env), settings.trial_timeout_s)
+        self.pool = EnginePool(
+            dict(settings.engine_opts),
+            settings.allow_download,
+            cache_dir(self.env),
+            settings.trial_timeout_s,
+        )
         self.results: list[BenchResult] = []
         self.clocks: dict[str, ReplayClock] = {}
         self.started = time.time()
@@ -87,28 +111,38 @@ class BenchSession:
         return self.settings.artifacts
 
     # ---- used by the tts_bench fixture ----------------------------------------------------
-    def new_result(self, request: pytest.FixtureRequest, handle: EngineHandle,
-                   prep: Prepared) -> BenchResult:
+    def new_result(
+        self, request: pytest.FixtureRequest, handle: EngineHandle, prep: Prepared
+    ) -> BenchResult:
         target = handle.target
         module = request.node.module.__name__.rpartition(".")[2] if request.node.module else ""
         return BenchResult(
-            target=target.as_dict(), test=request.node.nodeid,
+            target=target.as_dict(),
+            test=request.node.nodeid,
             suite=module.removeprefix(SUITE_PREFIX) or "custom",
-            prompt=prep.prompt.name, text_chars=prep.prompt.chars,
-            language=prep.opts.language, stream_mode=prep.mode,
+            prompt=prep.prompt.name,
+            text_chars=prep.prompt.chars,
+            language=prep.opts.language,
+            stream_mode=prep.mode,
             hardware=self.hardware.label(target.device),
-            warmup=self.settings.warmup, load_s=handle.load_s,
+            warmup=self.settings.warmup,
+            load_s=handle.load_s,
             versions=handle.thread.call(handle.engine.versions, 60),
-            details={"engine": handle.thread.call(handle.engine.details, 60),
-                     "capabilities": handle.engine.capabilities.as_dict(),
-                     "options": prep.opts.as_dict(),
-                     "engine_opts": dict(self.settings.engine_opts),
-                     "clock": "time.perf_counter_ns", "stamp": "host array handed over"},
-            params=prep.params, xdist_workers=xdist_workers(),
+            details={
+                "engine": handle.thread.call(handle.engine.details, 60),
+                "capabilities": handle.engine.capabilities.as_dict(),
+                "options": prep.opts.as_dict(),
+                "engine_opts": dict(self.settings.engine_opts),
+                "clock": "time.perf_counter_ns",
+                "stamp": "host array handed over",
+            },
+            params=prep.params,
+            xdist_workers=xdist_workers(),
         )
 
-    def record(self, request: pytest.FixtureRequest, result: BenchResult,
-               extra_info: dict[str, Any]) -> None:
+    def record(
+        self, request: pytest.FixtureRequest, result: BenchResult, extra_info: dict[str, Any]
+    ) -> None:
         """Keep the result for this test's report (it travels to the xdist controller on
         the report itself) and put the key numbers in user_properties for JUnit XML."""
         payload = result.as_dict()
@@ -124,8 +158,9 @@ class BenchSession:
 
     # ---- hooks -------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
-                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         payload = item.stash.get(RESULT_KEY, None)
         if payload is not None and call.when == "call":
@@ -175,8 +210,12 @@ class BenchSession:
             "started": self.started,
             "args": list(self.config.invocation_params.args),
             "xdist_workers": xdist_workers(),
-            "settings": {"trials": self.settings.trials, "warmup": self.settings.warmup,
-                         "stream": self.settings.stream, "adaptive": self.settings.adaptive},
+            "settings": {
+                "trials": self.settings.trials,
+                "warmup": self.settings.warmup,
+                "stream": self.settings.stream,
+                "adaptive": self.settings.adaptive,
+            },
         }
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 Kind = Literal["names", "int", "float", "path", "flag", "choice", "pairs", "percent"]
 
@@ -38,82 +40,228 @@ class OptionSpec:
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("tts_model", "--tts-model", "names",
-               "models to benchmark: comma list, repeatable, or 'all' (default: all)",
-               env="TTSBENCH_MODEL", metavar="NAMES"),
-    OptionSpec("tts_backend", "--tts-backend", "names",
-               "backends: pt, mlx, onnx or user-registered ones (default: all)",
-               env="TTSBENCH_BACKEND", metavar="NAMES"),
-    OptionSpec("tts_device", "--tts-device", "names",
-               "devices: cuda, mps, cpu (default: all)", env="TTSBENCH_DEVICE", metavar="NAMES"),
-    OptionSpec("tts_variant", "--tts-variant", "names",
-               "variants such as fp16, int8, 4bit, or 'all' (default: each pair's default)",
-               env="TTSBENCH_VARIANT", metavar="NAMES"),
-    OptionSpec("tts_trials", "--tts-trials", "int", "measured trials per test (default: 5)",
-               default=5, env="TTSBENCH_TRIALS", metavar="N"),
-    OptionSpec("tts_warmup", "--tts-warmup", "int", "warm-up runs before the trials (default: 1)",
-               default=1, env="TTSBENCH_WARMUP", metavar="N"),
-    OptionSpec("tts_prompts", "--tts-prompts", "names",
-               "prompt presets the suites use (default: each suite's own)",
-               env="TTSBENCH_PROMPTS", metavar="NAMES"),
-    OptionSpec("tts_stream", "--tts-stream", "choice",
-               "streaming mode: auto (native where the engine streams), native, sentence, none",
-               default="auto", env="TTSBENCH_STREAM", choices=STREAM_MODES),
-    OptionSpec("tts_adaptive", "--tts-adaptive", "flag",
-               "run trials until the 95%% CI half-width of the median latency is within "
-               "--tts-precision, or --tts-budget seconds are spent", default=False),
-    OptionSpec("tts_precision", "--tts-precision", "percent",
-               "target CI half-width of the median for --tts-adaptive (default: 5%%)",
-               default="5%", metavar="PCT"),
-    OptionSpec("tts_budget", "--tts-budget", "float",
-               "seconds of trials per test for --tts-adaptive (default: 120)", default=120.0,
-               metavar="SECONDS"),
-    OptionSpec("tts_max_trials", "--tts-max-trials", "int",
-               "cap on trials when adaptive mode or a percentile gate raises n (default: 60)",
-               default=60, metavar="N"),
-    OptionSpec("tts_trial_timeout", "--tts-trial-timeout", "float",
-               "seconds before a trial counts as hung (default: 300)", default=300.0,
-               env="TTSBENCH_TRIAL_TIMEOUT", metavar="SECONDS"),
-    OptionSpec("tts_gates", "--tts-gates", "path", "gate file (TOML); default: [tool.ttsbench] "
-               "in pyproject.toml", env="TTSBENCH_GATES", metavar="PATH"),
+    OptionSpec(
+        "tts_model",
+        "--tts-model",
+        "names",
+        "models to benchmark: comma list, repeatable, or 'all' (default: all)",
+        env="TTSBENCH_MODEL",
+        metavar="NAMES",
+    ),
+    OptionSpec(
+        "tts_backend",
+        "--tts-backend",
+        "names",
+        "backends: pt, mlx, onnx or user-registered ones (default: all)",
+        env="TTSBENCH_BACKEND",
+        metavar="NAMES",
+    ),
+    OptionSpec(
+        "tts_device",
+        "--tts-device",
+        "names",
+        "devices: cuda, mps, cpu (default: all)",
+        env="TTSBENCH_DEVICE",
+        metavar="NAMES",
+    ),
+    OptionSpec(
+        "tts_variant",
+        "--tts-variant",
+        "names",
+        "variants such as fp16, int8, 4bit, or 'all' (default: each pair's default)",
+        env="TTSBENCH_VARIANT",
+        metavar="NAMES",
+    ),
+    OptionSpec(
+        "tts_trials",
+        "--tts-trials",
+        "int",
+        "measured trials per test (default: 5)",
+        default=5,
+        env="TTSBENCH_TRIALS",
+        metavar="N",
+    ),
+    OptionSpec(
+        "tts_warmup",
+        "--tts-warmup",
+        "int",
+        "warm-up runs before the trials (default: 1)",
+        default=1,
+        env="TTSBENCH_WARMUP",
+        metavar="N",
+    ),
+    OptionSpec(
+        "tts_prompts",
+        "--tts-prompts",
+        "names",
+        "prompt presets the suites use (default: each suite's own)",
+        env="TTSBENCH_PROMPTS",
+        metavar="NAMES",
+    ),
+    OptionSpec(
+        "tts_stream",
+        "--tts-stream",
+        "choice",
+        "streaming mode: auto (native where the engine streams), native, sentence, none",
+        default="auto",
+        env="TTSBENCH_STREAM",
+        choices=STREAM_MODES,
+    ),
+    OptionSpec(
+        "tts_adaptive",
+        "--tts-adaptive",
+        "flag",
+        "run trials until the 95%% CI half-width of the median latency is within "
+        "--tts-precision, or --tts-budget seconds are spent",
+        default=False,
+    ),
+    OptionSpec(
+        "tts_precision",
+        "--tts-precision",
+        "percent",
+        "target CI half-width of the median for --tts-adaptive (default: 5%%)",
+        default="5%",
+        metavar="PCT",
+    ),
+    OptionSpec(
+        "tts_budget",
+        "--tts-budget",
+        "float",
+        "seconds of trials per test for --tts-adaptive (default: 120)",
+        default=120.0,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "tts_max_trials",
+        "--tts-max-trials",
+        "int",
+        "cap on trials when adaptive mode or a percentile gate raises n (default: 60)",
+        default=60,
+        metavar="N",
+    ),
+    OptionSpec(
+        "tts_trial_timeout",
+        "--tts-trial-timeout",
+        "float",
+        "seconds before a trial counts as hung (default: 300)",
+        default=300.0,
+        env="TTSBENCH_TRIAL_TIMEOUT",
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "tts_gates",
+        "--tts-gates",
+        "path",
+        "gate file (TOML); default: [tool.ttsbench] in pyproject.toml",
+        env="TTSBENCH_GATES",
+        metavar="PATH",
+    ),
     OptionSpec("no_tts_gates", "--no-tts-gates", "flag", "do not evaluate any gate", default=False),
-    OptionSpec("tts_gates_mode", "--tts-gates-mode", "choice",
-               "fail: a broken gate fails the test; warn: report only", default="fail",
-               choices=GATE_MODES),
-    OptionSpec("tts_explain_gates", "--tts-explain-gates", "flag",
-               "show which gate rule applies to each collected target, then exit", default=False),
-    OptionSpec("tts_baseline", "--tts-baseline", "path",
-               "earlier results JSON (or results doc) to gate regressions against",
-               env="TTSBENCH_BASELINE", metavar="PATH"),
-    OptionSpec("tts_max_regression", "--tts-max-regression", "percent",
-               "fail when the median got worse than the baseline by more than this, with "
-               "statistical significance (default: 10%%)", default="10%", metavar="PCT"),
-    OptionSpec("update_results_doc", "--update-results-doc", "flag",
-               "upsert the results doc at the end of the session", default=False,
-               env="TTSBENCH_UPDATE_RESULTS_DOC"),
-    OptionSpec("tts_results_doc", "--tts-results-doc", "path",
-               "the Markdown results doc (default: docs/BENCHMARK_RESULTS.md)",
-               default="docs/BENCHMARK_RESULTS.md", env="TTSBENCH_RESULTS_DOC", metavar="PATH"),
-    OptionSpec("tts_history", "--tts-history", "int",
-               "previous values kept per row in the results doc's history (default: 5)",
-               default=5, metavar="N"),
-    OptionSpec("tts_artifacts", "--tts-artifacts", "path",
-               "folder for results JSON, chunk traces and audio (default: .ttsbench)",
-               default=".ttsbench", env="TTSBENCH_ARTIFACTS", metavar="DIR"),
-    OptionSpec("tts_save_audio", "--tts-save-audio", "flag",
-               "write every trial's audio as WAV under the artifacts folder", default=False),
-    OptionSpec("tts_weights", "--tts-weights", "pairs",
-               "where a model's weights are: MODEL=PATH or MODEL-BACKEND=PATH, repeatable",
-               env="TTSBENCH_WEIGHTS", metavar="MODEL=PATH"),
-    OptionSpec("tts_opt", "--tts-opt", "pairs",
-               "engine knob for every target that has it: KEY=VALUE, repeatable "
-               "(speed=1.2, voice=af_heart, exaggeration=0.7)", metavar="KEY=VALUE"),
-    OptionSpec("tts_sweep", "--tts-sweep", "pairs",
-               "sweep an engine knob: KNOB=V1,V2,... (each value its own test id and row), "
-               "repeatable for a grid; overrides @pytest.mark.tts_sweep", metavar="KNOB=VALUES"),
-    OptionSpec("tts_allow_download", "--tts-allow-download", "flag",
-               "let engines download missing weights (off: nothing is downloaded)", default=False,
-               env="TTSBENCH_ALLOW_DOWNLOAD"),
+    OptionSpec(
+        "tts_gates_mode",
+        "--tts-gates-mode",
+        "choice",
+        "fail: a broken gate fails the test; warn: report only",
+        default="fail",
+        choices=GATE_MODES,
+    ),
+    OptionSpec(
+        "tts_explain_gates",
+        "--tts-explain-gates",
+        "flag",
+        "show which gate rule applies to each collected target, then exit",
+        default=False,
+    ),
+    OptionSpec(
+        "tts_baseline",
+        "--tts-baseline",
+        "path",
+        "earlier results JSON (or results doc) to gate regressions against",
+        env="TTSBENCH_BASELINE",
+        metavar="PATH",
+    ),
+    OptionSpec(
+        "tts_max_regression",
+        "--tts-max-regression",
+        "percent",
+        "fail when the median got worse than the baseline by more than this, with "
+        "statistical significance (default: 10%%)",
+        default="10%",
+        metavar="PCT",
+    ),
+    OptionSpec(
+        "update_results_doc",
+        "--update-results-doc",
+        "flag",
+        "upsert the results doc at the end of the session",
+        default=False,
+        env="TTSBENCH_UPDATE_RESULTS_DOC",
+    ),
+    OptionSpec(
+        "tts_results_doc",
+        "--tts-results-doc",
+        "path",
+        "the Markdown results doc (default: docs/BENCHMARK_RESULTS.md)",
+        default="docs/BENCHMARK_RESULTS.md",
+        env="TTSBENCH_RESULTS_DOC",
+        metavar="PATH",
+    ),
+    OptionSpec(
+        "tts_history",
+        "--tts-history",
+        "int",
+        "previous values kept per row in the results doc's history (default: 5)",
+        default=5,
+        metavar="N",
+    ),
+    OptionSpec(
+        "tts_artifacts",
+        "--tts-artifacts",
+        "path",
+        "folder for results JSON, chunk traces and audio (default: .ttsbench)",
+        default=".ttsbench",
+        env="TTSBENCH_ARTIFACTS",
+        metavar="DIR",
+    ),
+    OptionSpec(
+        "tts_save_audio",
+        "--tts-save-audio",
+        "flag",
+        "write every trial's audio as WAV under the artifacts folder",
+        default=False,
+    ),
+    OptionSpec(
+        "tts_weights",
+        "--tts-weights",
+        "pairs",
+        "where a model's weights are: MODEL=PATH or MODEL-BACKEND=PATH, repeatable",
+        env="TTSBENCH_WEIGHTS",
+        metavar="MODEL=PATH",
+    ),
+    OptionSpec(
+        "tts_opt",
+        "--tts-opt",
+        "pairs",
+        "engine knob for every target that has it: KEY=VALUE, repeatable "
+        "(speed=1.2, voice=af_heart, exaggeration=0.7)",
+        metavar="KEY=VALUE",
+    ),
+    OptionSpec(
+        "tts_sweep",
+        "--tts-sweep",
+        "pairs",
+        "sweep an engine knob: KNOB=V1,V2,... (each value its own test id and row), "
+        "repeatable for a grid; overrides @pytest.mark.tts_sweep",
+        metavar="KNOB=VALUES",
+    ),
+    OptionSpec(
+        "tts_allow_download",
+        "--tts-allow-download",
+        "flag",
+        "let engines download missing weights (off: nothing is downloaded)",
+        default=False,
+        env="TTSBENCH_ALLOW_DOWNLOAD",
+    ),
 )
 
 OPTIONS_BY_DEST: dict[str, OptionSpec] = {o.dest: o for o in OPTIONS}
@@ -238,7 +386,7 @@ def resolve(
     rootdir: Path,
 ) -> Settings:
     """Apply precedence and validate every option into one frozen Settings."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # each value checked by its kind's parser above
     for spec in OPTIONS:
         raw, where, relative_to_cwd = _source_value(spec, cli, env, ini)
         if raw is None:
@@ -258,9 +406,7 @@ def resolve(
         elif kind == "choice":
             text = str(raw).strip().lower()
             if text not in spec.choices:
-                raise SettingsError(
-                    f"{where}: {raw!r} is not one of {', '.join(spec.choices)}"
-                )
+                raise SettingsError(f"{where}: {raw!r} is not one of {', '.join(spec.choices)}")
             values[spec.dest] = text
         elif kind == "pairs":
             values[spec.dest] = _pairs(raw, where)
@@ -269,51 +415,57 @@ def resolve(
             base = invocation_dir if relative_to_cwd else rootdir
             values[spec.dest] = path if path.is_absolute() else base / path
 
-    trials = int(values["tts_trials"])  # type: ignore[call-overload]
+    trials = int(values["tts_trials"])
     if trials < 1:
         raise SettingsError("--tts-trials: must be at least 1")
-    max_trials = int(values["tts_max_trials"])  # type: ignore[call-overload]
+    max_trials = int(values["tts_max_trials"])
     if max_trials < trials:
         max_trials = trials
-    timeout = float(values["tts_trial_timeout"])  # type: ignore[arg-type]
+    timeout = float(values["tts_trial_timeout"])
     if timeout <= 0:
         raise SettingsError("--tts-trial-timeout: must be above 0 seconds")
-    weights_raw: dict[str, str] = values["tts_weights"] or {}  # type: ignore[assignment]
+    weights_raw: dict[str, str] = values["tts_weights"] or {}
     weights = {
-        key: (Path(p).expanduser() if Path(p).expanduser().is_absolute()
-              else invocation_dir / Path(p).expanduser())
+        key: (
+            Path(p).expanduser()
+            if Path(p).expanduser().is_absolute()
+            else invocation_dir / Path(p).expanduser()
+        )
         for key, p in weights_raw.items()
     }
     return Settings(
-        models=values["tts_model"],  # type: ignore[arg-type]
-        backends=values["tts_backend"],  # type: ignore[arg-type]
-        devices=values["tts_device"],  # type: ignore[arg-type]
-        variants=(("all",) if cli_or_env_said_all(cli, env, ini, "tts_variant")
-                  else values["tts_variant"]),  # type: ignore[arg-type]
+        models=values["tts_model"],
+        backends=values["tts_backend"],
+        devices=values["tts_device"],
+        variants=(
+            ("all",) if cli_or_env_said_all(cli, env, ini, "tts_variant") else values["tts_variant"]
+        ),
         trials=trials,
-        warmup=int(values["tts_warmup"]),  # type: ignore[call-overload]
-        prompts=values["tts_prompts"],  # type: ignore[arg-type]
+        warmup=int(values["tts_warmup"]),
+        prompts=values["tts_prompts"],
         stream=str(values["tts_stream"]),
         adaptive=bool(values["tts_adaptive"]),
-        precision=float(values["tts_precision"]),  # type: ignore[arg-type]
-        budget_s=float(values["tts_budget"]),  # type: ignore[arg-type]
+        precision=float(values["tts_precision"]),
+        budget_s=float(values["tts_budget"]),
         max_trials=max_trials,
         trial_timeout_s=timeout,
-        gates_path=values["tts_gates"],  # type: ignore[arg-type]
+        gates_path=values["tts_gates"],
         gates_enabled=not values["no_tts_gates"],
         gates_mode=str(values["tts_gates_mode"]),
         explain_gates=bool(values["tts_explain_gates"]),
-        baseline=values["tts_baseline"],  # type: ignore[arg-type]
-        max_regression=float(values["tts_max_regression"]),  # type: ignore[arg-type]
+        baseline=values["tts_baseline"],
+        max_regression=float(values["tts_max_regression"]),
         update_results_doc=bool(values["update_results_doc"]),
-        results_doc=values["tts_results_doc"],  # type: ignore[arg-type]
-        history=int(values["tts_history"]),  # type: ignore[call-overload]
-        artifacts=values["tts_artifacts"],  # type: ignore[arg-type]
+        results_doc=values["tts_results_doc"],
+        history=int(values["tts_history"]),
+        artifacts=values["tts_artifacts"],
         save_audio=bool(values["tts_save_audio"]),
         weights=weights,
-        engine_opts=values["tts_opt"] or {},  # type: ignore[arg-type]
-        sweep={knob: tuple(v.strip() for v in raw.split(",") if v.strip())
-               for knob, raw in (values["tts_sweep"] or {}).items()},  # type: ignore[attr-defined]
+        engine_opts=values["tts_opt"] or {},
+        sweep={
+            knob: tuple(v.strip() for v in raw.split(",") if v.strip())
+            for knob, raw in (values["tts_sweep"] or {}).items()
+        },
         allow_download=bool(values["tts_allow_download"]),
     )
 

@@ -13,8 +13,11 @@ P(l < B <= u), B ~ Binomial(n, 1/2), is at least 95%. With n < 6 no pair reaches
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PERCENTILES = (50, 90, 95, 99)
 CI_LEVEL = 0.95
@@ -54,8 +57,7 @@ class Summary:
         return self.stdev / abs(self.mean)
 
 
-STATISTICS = ("n", "p50", "p90", "p95", "p99", "mean", "stdev", "min", "max",
-              "ci_low", "ci_high")
+STATISTICS = ("n", "p50", "p90", "p95", "p99", "mean", "stdev", "min", "max", "ci_low", "ci_high")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -112,9 +114,18 @@ def summarize(values: Sequence[float]) -> Summary:
     stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in xs) / (n - 1)) if n > 1 else None
     low, high, coverage = median_ci(xs)
     return Summary(
-        n=n, p50=percentile(xs, 50), p90=percentile(xs, 90), p95=percentile(xs, 95),
-        p99=percentile(xs, 99), mean=mean, stdev=stdev, min=min(xs), max=max(xs),
-        ci_low=low, ci_high=high, ci_coverage=coverage,
+        n=n,
+        p50=percentile(xs, 50),
+        p90=percentile(xs, 90),
+        p95=percentile(xs, 95),
+        p99=percentile(xs, 99),
+        mean=mean,
+        stdev=stdev,
+        min=min(xs),
+        max=max(xs),
+        ci_low=low,
+        ci_high=high,
+        ci_coverage=coverage,
     )
 
 
@@ -130,8 +141,9 @@ def min_trials_for_percentile(q: float, confidence: float = CI_LEVEL) -> int:
     return math.ceil(math.log(1 - confidence) / math.log(q / 100))
 
 
-def quantile_upper_bound(values: Sequence[float], q: float,
-                         confidence: float = CI_LEVEL) -> float | None:
+def quantile_upper_bound(
+    values: Sequence[float], q: float, confidence: float = CI_LEVEL
+) -> float | None:
     """A distribution-free upper confidence bound of the q-th percentile: the smallest
     order statistic x_(k) with P(B < k) >= confidence, B ~ Binomial(n, q/100).
     None when n is too small for any order statistic to give that confidence.
@@ -145,8 +157,9 @@ def quantile_upper_bound(values: Sequence[float], q: float,
     return None
 
 
-def quantile_lower_bound(values: Sequence[float], q: float,
-                         confidence: float = CI_LEVEL) -> float | None:
+def quantile_lower_bound(
+    values: Sequence[float], q: float, confidence: float = CI_LEVEL
+) -> float | None:
     """The mirror of :func:`quantile_upper_bound`: x_(k) with P(B >= k) >= confidence."""
     xs = sorted(values)
     n = len(xs)
@@ -172,8 +185,7 @@ class Comparison:
         return self.ratio - 1
 
 
-def compare(baseline: Sequence[float], current: Sequence[float],
-            alpha: float = 0.05) -> Comparison:
+def compare(baseline: Sequence[float], current: Sequence[float], alpha: float = 0.05) -> Comparison:
     """Median ratio with a Mann-Whitney U test (exact where scipy can, else asymptotic)."""
     if not baseline or not current:
         raise ValueError("comparison needs values on both sides")

@@ -4,7 +4,10 @@ overstate its speed. This fails when repeated is more than x1.4 faster."""
 
 from __future__ import annotations
 
-from pytest_ttsbench.bench import TTSBench
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 
 def test_repeated_vs_unique(tts_bench: TTSBench) -> None:

@@ -3,11 +3,15 @@ first synthesis. The number serverless deployments pay on every scale-up."""
 
 from __future__ import annotations
 
-from pytest_ttsbench.bench import TTSBench
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 
 def test_cold_start(tts_bench: TTSBench) -> None:
     result = tts_bench.cold_start("short", runs=2)
     cold = result.details["cold_start"]
-    assert result.load_s is not None and result.load_s > 0
-    assert all(t >= l for t, l in zip(cold["wall_s"], cold["load_s"], strict=True))
+    assert result.load_s is not None
+    assert result.load_s > 0
+    assert all(wall >= load for wall, load in zip(cold["wall_s"], cold["load_s"], strict=True))

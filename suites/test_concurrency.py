@@ -5,9 +5,12 @@ latency under load, the details throughput and whether the engine serializes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4])

@@ -6,9 +6,12 @@ the presets), call it, and gates in pyproject.toml decide pass or fail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 
 @pytest.mark.tts_prompts("ultra-short", "short", "medium", "long", "ar", "tags")
@@ -16,5 +19,6 @@ def test_latency(tts_bench: TTSBench, tts_prompt: str) -> None:
     result = tts_bench(tts_prompt)
     # First audio can never come after the last: a harness that says so is broken.
     ttfa, latency = result.metric("ttfa_ms.p50"), result.metric("latency_ms.p50")
-    assert ttfa is not None and latency is not None
+    assert ttfa is not None
+    assert latency is not None
     assert ttfa <= latency

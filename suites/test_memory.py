@@ -4,10 +4,12 @@ growth per synthesis over many runs."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 # A steady leak of this much per synthesis fails the check (MiB per iteration).
 LEAK_BOUND_MB = float(os.environ.get("TTSBENCH_LEAK_MB_PER_ITER", "0.5"))
@@ -16,7 +18,8 @@ LEAK_ITERATIONS = int(os.environ.get("TTSBENCH_LEAK_ITERATIONS", "20"))
 
 def test_memory_peak(tts_bench: TTSBench) -> None:
     result = tts_bench("medium")
-    assert result.peak_rss_mb is not None and result.peak_rss_mb > 0
+    assert result.peak_rss_mb is not None
+    assert result.peak_rss_mb > 0
     # accel_peak_mb is None on the CPU and ONNX Runtime: never a 0 that pretends
     assert result.accel_peak_mb is None or result.accel_peak_mb > 0
 
@@ -30,4 +33,5 @@ def test_no_leak(tts_bench: TTSBench) -> None:
     assert slope <= LEAK_BOUND_MB, (
         f"{result.target['id']}: RSS grows {slope:.2f} MiB per synthesis over "
         f"{result.n} runs (bound {LEAK_BOUND_MB} MiB; readings "
-        f"{[round(v) for v in result.details['rss_after_trials_mb']]})")
+        f"{[round(v) for v in result.details['rss_after_trials_mb']]})"
+    )

@@ -5,9 +5,12 @@ engine is deterministic."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 LUFS_BAND = (-40.0, -8.0)  # integrated loudness of raw TTS output, before normalization
 TRUE_PEAK_MAX_DBTP = 0.5  # above this the waveform clips after reconstruction
@@ -22,7 +25,8 @@ def test_audio_quality(tts_bench: TTSBench, tts_prompt: str) -> None:
     peak = result.metric("true_peak_dbtp.max")
     assert peak is None or peak <= TRUE_PEAK_MAX_DBTP, f"true peak {peak:.2f} dBTP"
     rate = result.metric("chars_per_s.p50")
-    assert rate is not None and rate > 0
+    assert rate is not None
+    assert rate > 0
 
 
 def test_repeatable_length(tts_bench: TTSBench) -> None:

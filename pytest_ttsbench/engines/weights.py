@@ -9,11 +9,14 @@ skip can list them all.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_ttsbench.engines.base import Target, WeightsLookup, WeightsQuery
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 
 def hf_cache_dir(env: Mapping[str, str]) -> Path:
@@ -91,15 +94,26 @@ class Search:
                 return found
         return None
 
-    def lookup(self, found: Path | None, hint: str, downloadable: bool = False,
-               details: Mapping[str, str] | None = None) -> WeightsLookup:
+    def lookup(
+        self,
+        found: Path | None,
+        hint: str,
+        downloadable: bool = False,
+        details: Mapping[str, str] | None = None,
+    ) -> WeightsLookup:
         searched = tuple(
             f"{place} (missing {', '.join(self.missing_by_place[place])})"
-            if place in self.missing_by_place else place
+            if place in self.missing_by_place
+            else place
             for place in self.searched
         )
-        return WeightsLookup(path=found, searched=searched, hint=hint,
-                             downloadable=downloadable, details=dict(details or {}))
+        return WeightsLookup(
+            path=found,
+            searched=searched,
+            hint=hint,
+            downloadable=downloadable,
+            details=dict(details or {}),
+        )
 
 
 def standard_candidates(
@@ -120,8 +134,9 @@ def standard_candidates(
         if snaps:
             out.extend((snap, f"HF cache {repo}") for snap in snaps)
         else:
-            out.append((hf_cache_dir(query.env) / f"models--{repo.replace('/', '--')}",
-                        f"HF cache {repo}"))
+            out.append(
+                (hf_cache_dir(query.env) / f"models--{repo.replace('/', '--')}", f"HF cache {repo}")
+            )
     return out
 
 
@@ -141,8 +156,9 @@ def find(
     if found is None and extra is not None:
         found = extra(search)
     needs = ", ".join(r if isinstance(r, str) else " or ".join(r) for r in required)
-    hint = (f"Put {needs} in one folder and pass --tts-weights {target.pair}=FOLDER "
-            f"(or set {env_var}).")
+    hint = (
+        f"Put {needs} in one folder and pass --tts-weights {target.pair}=FOLDER (or set {env_var})."
+    )
     return search.lookup(found, hint, downloadable=downloadable)
 
 

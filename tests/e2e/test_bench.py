@@ -52,7 +52,8 @@ def test_reported_timings_match_the_truth(ttsb: pytest.Pytester) -> None:
     assert result.metric("ttfa_ms.p50") == pytest.approx(ttfa)
     assert result.stream_mode == "native"
     assert result.details["rss_sampler"]["rss_samples"] > 0
-    assert result.peak_rss_mb is not None and result.peak_rss_mb > 0
+    assert result.peak_rss_mb is not None
+    assert result.peak_rss_mb > 0
     assert result.accel_peak_mb is None  # the CPU exposes no accelerator peak
 
 
@@ -141,7 +142,8 @@ def test_native_streaming_that_does_not_exist_is_a_skip(ttsb: pytest.Pytester) -
     result = ttsb.runpytest("--tts-model=whole", "--tts-stream=native", "-rs")
     result.assert_outcomes(skipped=1)
     assert "whole-py-cpu: no native streaming upstream; measure it with --tts-stream=sentence" in (
-        result.stdout.str())
+        result.stdout.str()
+    )
     result = ttsb.runpytest("--tts-model=whole", "-rs", "-p", "no:xdist")
     result.assert_outcomes(passed=1)
 
@@ -224,8 +226,14 @@ def test_engine_loads_once_per_target_and_is_released(ttsb: pytest.Pytester) -> 
     result = ttsb.runpytest("--tts-model=count", "--tts-variant=all", "-p", "no:xdist")
     result.assert_outcomes(passed=4)
     events = (ttsb.path / "events.txt").read_text()
-    assert events == repr([("load", "count-sim-cpu"), ("close", "count-sim-cpu"),
-                           ("load", "count-sim-cpu-b"), ("close", "count-sim-cpu-b")])
+    assert events == repr(
+        [
+            ("load", "count-sim-cpu"),
+            ("close", "count-sim-cpu"),
+            ("load", "count-sim-cpu-b"),
+            ("close", "count-sim-cpu-b"),
+        ]
+    )
 
 
 def test_pytest_benchmark_sees_our_trials(ttsb: pytest.Pytester) -> None:
@@ -244,4 +252,5 @@ def test_pytest_benchmark_sees_our_trials(ttsb: pytest.Pytester) -> None:
     assert bench["stats"]["rounds"] == 4
     assert bench["extra_info"]["tts_rtf_direction"] == "lower is better"
     assert bench["extra_info"]["tts_latency_ms_p50"] == pytest.approx(
-        bench["stats"]["median"] * 1e3)
+        bench["stats"]["median"] * 1e3
+    )

@@ -34,7 +34,8 @@ def test_gate_passes_then_fails_with_a_readable_table(ttsb: pytest.Pytester) -> 
     assert "synthetic-sim-cpu [short]: 1 gate(s) broken" in out
     for column in ("metric", "observed", "bound", "95% CI", "rule"):
         assert column in out
-    assert "gates.toml:" in out and "<= 30" in out
+    assert "gates.toml:" in out
+    assert "<= 30" in out
     assert "Traceback" not in out
 
 
@@ -48,8 +49,9 @@ def test_warn_mode_reports_but_does_not_fail(ttsb: pytest.Pytester) -> None:
 def test_p95_on_too_few_trials_is_never_a_silent_pass(ttsb: pytest.Pytester) -> None:
     ttsb.makepyfile(TEST)
     gate_file(ttsb, "ttfa_ms.p95 <= 100")
-    capped = ttsb.runpytest(*SYNTH, *QUICK, "--tts-gates=gates.toml", "--tts-trials=5",
-                            "--tts-max-trials=10", "-rs")
+    capped = ttsb.runpytest(
+        *SYNTH, *QUICK, "--tts-gates=gates.toml", "--tts-trials=5", "--tts-max-trials=10", "-rs"
+    )
     capped.assert_outcomes(skipped=1)
     out = capped.stdout.str()
     assert "gate inconclusive: synthetic-sim-cpu [short]: ttfa_ms.p95:" in out
@@ -101,8 +103,11 @@ def test_bad_marker_is_a_usage_error_before_any_benchmark(ttsb: pytest.Pytester)
 @pytest.mark.parametrize(
     ("content", "line", "problem"),
     [
-        ('[[gates]]\nmodel = "synthetic"\nbounds = ["ttfa_ms.p95 <= 100", "tffa_ms.p50 < 1"]\n',
-         3, "tffa_ms"),
+        (
+            '[[gates]]\nmodel = "synthetic"\nbounds = ["ttfa_ms.p95 <= 100", "tffa_ms.p50 < 1"]\n',
+            3,
+            "tffa_ms",
+        ),
         ('[[gates]]\nbounds = ["ttfa_ms.p97 <= 100"]\n', 2, "p97"),
         ('[[gates]]\nbounds = ["ttfa_ms.p50 =< 100"]\n', 2, "=<"),
         ('[[gates]]\nmodle = "kokoro"\nbounds = ["rtf.p50 <= 1"]\n', 2, "modle"),

@@ -9,8 +9,11 @@ import pytest
 
 from tests.e2e.conftest import LATENCY_SUITE
 
-PAIRS = [f"{m}-{b}" for m in ("chatterbox", "chatterbox-turbo", "kokoro", "marvis")
-         for b in ("pt", "mlx", "onnx")]
+PAIRS = [
+    f"{m}-{b}"
+    for m in ("chatterbox", "chatterbox-turbo", "kokoro", "marvis")
+    for b in ("pt", "mlx", "onnx")
+]
 
 TARGET_ONLY = textwrap.dedent(
     """
@@ -26,19 +29,38 @@ def ids(result: pytest.RunResult) -> list[str]:
 
 def test_help_lists_every_option(ttsb: pytest.Pytester) -> None:
     out = ttsb.runpytest("--help").stdout.str()
-    for flag in ("--tts-model", "--tts-backend", "--tts-device", "--tts-variant",
-                 "--tts-trials", "--tts-warmup", "--tts-prompts", "--tts-gates",
-                 "--no-tts-gates", "--update-results-doc", "--tts-results-doc",
-                 "--tts-artifacts", "--tts-weights", "--tts-allow-download"):
+    for flag in (
+        "--tts-model",
+        "--tts-backend",
+        "--tts-device",
+        "--tts-variant",
+        "--tts-trials",
+        "--tts-warmup",
+        "--tts-prompts",
+        "--tts-gates",
+        "--no-tts-gates",
+        "--update-results-doc",
+        "--tts-results-doc",
+        "--tts-artifacts",
+        "--tts-weights",
+        "--tts-allow-download",
+    ):
         assert flag in out
     assert "text-to-speech benchmarks (pytest-ttsbench)" in out
 
 
 def test_markers_are_registered(ttsb: pytest.Pytester) -> None:
     out = ttsb.runpytest("--markers").stdout.str()
-    for mark in ("@pytest.mark.cuda", "@pytest.mark.mps", "@pytest.mark.cpu",
-                 "@pytest.mark.pt", "@pytest.mark.mlx", "@pytest.mark.onnx",
-                 "@pytest.mark.tts_gate", "@pytest.mark.sim"):
+    for mark in (
+        "@pytest.mark.cuda",
+        "@pytest.mark.mps",
+        "@pytest.mark.cpu",
+        "@pytest.mark.pt",
+        "@pytest.mark.mlx",
+        "@pytest.mark.onnx",
+        "@pytest.mark.tts_gate",
+        "@pytest.mark.sim",
+    ):
         assert mark in out
 
 
@@ -53,8 +75,11 @@ def test_all_twelve_pairs_on_their_devices(ttsb: pytest.Pytester) -> None:
     result = ttsb.runpytest("-v", "--collect-only")
     collected = ids(result)
     for pair in PAIRS:
-        devices = {i.removeprefix(pair + "-") for i in collected
-                   if i.startswith(pair + "-") and i.count("-") == pair.count("-") + 1}
+        devices = {
+            i.removeprefix(pair + "-")
+            for i in collected
+            if i.startswith(pair + "-") and i.count("-") == pair.count("-") + 1
+        }
         assert devices == {"cuda", "mps", "cpu"}, pair
     assert "synthetic-sim-cpu" in collected
     assert len(collected) == 12 * 3 + 1
@@ -79,8 +104,10 @@ def test_missing_package_names_the_extra_and_tox_env(ttsb: pytest.Pytester) -> N
     for pair in ("chatterbox-pt-cpu", "chatterbox-mlx-cpu", "chatterbox-onnx-cpu"):
         assert f"{pair}: " in out
     # chatterbox-tts is not installed in the test environment
-    assert ("package chatterbox, torch not installed; install it with "
-            "pip install 'pytest-ttsbench[chatterbox]' or tox -e chatterbox") in out
+    assert (
+        "package chatterbox, torch not installed; install it with "
+        "pip install 'pytest-ttsbench[chatterbox]' or tox -e chatterbox"
+    ) in out
 
 
 def test_selection_by_model_and_backend(ttsb: pytest.Pytester) -> None:
@@ -94,8 +121,15 @@ def test_selection_by_model_and_backend(ttsb: pytest.Pytester) -> None:
     ("expr", "expected"),
     [
         ("cuda", {f"{p}-cuda" for p in PAIRS}),
-        ("onnx and cpu", {"chatterbox-onnx-cpu", "chatterbox-turbo-onnx-cpu",
-                          "kokoro-onnx-cpu", "marvis-onnx-cpu"}),
+        (
+            "onnx and cpu",
+            {
+                "chatterbox-onnx-cpu",
+                "chatterbox-turbo-onnx-cpu",
+                "kokoro-onnx-cpu",
+                "marvis-onnx-cpu",
+            },
+        ),
         ("sim", {"synthetic-sim-cpu"}),
     ],
 )
@@ -107,13 +141,26 @@ def test_selection_by_marks(ttsb: pytest.Pytester, expr: str, expected: set[str]
 
 def test_variants_all_and_named(ttsb: pytest.Pytester) -> None:
     ttsb.makepyfile(TARGET_ONLY)
-    result = ttsb.runpytest("-v", "--collect-only", "--tts-model=kokoro",
-                            "--tts-backend=onnx", "--tts-device=cpu", "--tts-variant=all")
-    assert sorted(ids(result)) == ["kokoro-onnx-cpu", "kokoro-onnx-cpu-fp16",
-                                   "kokoro-onnx-cpu-fp32"]
+    result = ttsb.runpytest(
+        "-v",
+        "--collect-only",
+        "--tts-model=kokoro",
+        "--tts-backend=onnx",
+        "--tts-device=cpu",
+        "--tts-variant=all",
+    )
+    assert sorted(ids(result)) == [
+        "kokoro-onnx-cpu",
+        "kokoro-onnx-cpu-fp16",
+        "kokoro-onnx-cpu-fp32",
+    ]
     result = ttsb.runpytest("-v", "--collect-only", "--tts-variant=4bit", "--tts-device=cpu")
-    assert sorted(ids(result)) == ["chatterbox-mlx-cpu-4bit", "chatterbox-turbo-mlx-cpu-4bit",
-                                   "kokoro-mlx-cpu-4bit", "marvis-mlx-cpu-4bit"]
+    assert sorted(ids(result)) == [
+        "chatterbox-mlx-cpu-4bit",
+        "chatterbox-turbo-mlx-cpu-4bit",
+        "kokoro-mlx-cpu-4bit",
+        "marvis-mlx-cpu-4bit",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -122,8 +169,11 @@ def test_variants_all_and_named(ttsb: pytest.Pytester) -> None:
         (["--tts-trials=-1"], "--tts-trials: '-1' must be a non-negative number"),
         (["--tts-trials=0"], "--tts-trials: must be at least 1"),
         (["--tts-trials=many"], "--tts-trials: 'many' is not a int"),
-        (["--tts-model=kokoro,nope"], "unknown model 'nope'; valid: chatterbox, "
-                                      "chatterbox-turbo, kokoro, marvis, synthetic (or 'all')"),
+        (
+            ["--tts-model=kokoro,nope"],
+            "unknown model 'nope'; valid: chatterbox, "
+            "chatterbox-turbo, kokoro, marvis, synthetic (or 'all')",
+        ),
         (["--tts-backend=tf"], "unknown backend 'tf'; valid: pt, mlx, onnx, sim"),
         (["--tts-device=tpu"], "unknown device 'tpu'; valid: cuda, mps, cpu"),
         (["--tts-variant=fp8"], "unknown variant 'fp8'"),
@@ -150,12 +200,16 @@ def test_ini_and_env_precedence(ttsb: pytest.Pytester, monkeypatch: pytest.Monke
         tts_model = marvis
         """
     )
-    assert set(ids(ttsb.runpytest("-v"))) == {f"marvis-{b}-{d}" for b in ("pt", "mlx", "onnx")
-                                                for d in ("cuda", "mps", "cpu")}
+    assert set(ids(ttsb.runpytest("-v"))) == {
+        f"marvis-{b}-{d}" for b in ("pt", "mlx", "onnx") for d in ("cuda", "mps", "cpu")
+    }
     monkeypatch.setenv("TTSBENCH_MODEL", "kokoro")
     monkeypatch.setenv("TTSBENCH_BACKEND", "onnx")
-    assert set(ids(ttsb.runpytest("-v"))) == {"kokoro-onnx-cuda", "kokoro-onnx-mps",
-                                                "kokoro-onnx-cpu"}
+    assert set(ids(ttsb.runpytest("-v"))) == {
+        "kokoro-onnx-cuda",
+        "kokoro-onnx-mps",
+        "kokoro-onnx-cpu",
+    }
     cli = ids(ttsb.runpytest("-v", "--tts-model=chatterbox"))
     assert set(cli) == {"chatterbox-onnx-cuda", "chatterbox-onnx-mps", "chatterbox-onnx-cpu"}
 

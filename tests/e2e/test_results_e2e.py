@@ -6,12 +6,23 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-SYNTH = ["--tts-model=synthetic", "-p", "no:benchmark", "--tts-trials=3",
-         "--tts-opt=first_ms=5", "--tts-opt=gap_ms=2", "--tts-opt=chunks=2", "--no-tts-gates"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SYNTH = [
+    "--tts-model=synthetic",
+    "-p",
+    "no:benchmark",
+    "--tts-trials=3",
+    "--tts-opt=first_ms=5",
+    "--tts-opt=gap_ms=2",
+    "--tts-opt=chunks=2",
+    "--no-tts-gates",
+]
 
 FOUR_TESTS = textwrap.dedent(
     """
@@ -24,6 +35,7 @@ FOUR_TESTS = textwrap.dedent(
     """
 )
 
+# A Markdown table as users keep it: its lines are as long as they are.
 OTHER_MACHINES = """\
 # Our TTS numbers
 
@@ -71,8 +83,10 @@ def test_xdist_writes_once_with_every_row(ttsb: pytest.Pytester) -> None:
     (path,) = results_files(ttsb.path / ".ttsbench")
     data = json.loads(path.read_text())
     assert sorted(r["test"].rpartition("[")[2] for r in data["results"]) == sorted(
-        f"{p}-{s}]" for p in ("synthetic-sim-cpu-short", "synthetic-sim-cpu-medium")
-        for s in ("1.0", "1.25"))
+        f"{p}-{s}]"
+        for p in ("synthetic-sim-cpu-short", "synthetic-sim-cpu-medium")
+        for s in ("1.0", "1.25")
+    )
     assert all(r["xdist_workers"] == 2 for r in data["results"])
     doc = (ttsb.path / "docs" / "BENCHMARK_RESULTS.md").read_text()
     assert "contended" in doc
@@ -107,8 +121,9 @@ def test_update_keeps_other_machines_and_hand_written_text(ttsb: pytest.Pytester
     doc.write_text(OTHER_MACHINES)
     ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--update-results-doc").assert_outcomes(passed=4)
     first = doc.read_text()
-    ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--update-results-doc",
-                   "--tts-opt=first_ms=9").assert_outcomes(passed=4)
+    ttsb.runpytest(
+        *SYNTH, "-p", "no:xdist", "--update-results-doc", "--tts-opt=first_ms=9"
+    ).assert_outcomes(passed=4)
     second = doc.read_text()
     for line in OTHER_MACHINES.splitlines():
         if line.strip() and "ttsbench:results" not in line:
@@ -116,7 +131,8 @@ def test_update_keeps_other_machines_and_hand_written_text(ttsb: pytest.Pytester
     assert second.index("Hand-written notes") < second.index("| chatterbox-turbo |")
     assert "<!-- ttsbench:history:begin -->" in second
     ours = [ln for ln in first.splitlines() if ln.startswith("| synthetic (speed=1.0)")]
-    assert ours and ours[0] in second.split("<!-- ttsbench:history:begin -->")[1]
+    assert ours
+    assert ours[0] in second.split("<!-- ttsbench:history:begin -->")[1]
 
 
 def test_the_merge_command_does_the_same_upsert(ttsb: pytest.Pytester) -> None:
@@ -125,8 +141,12 @@ def test_the_merge_command_does_the_same_upsert(ttsb: pytest.Pytester) -> None:
     doc = ttsb.path / "BENCH.md"
     doc.write_text(OTHER_MACHINES)
     (path,) = results_files(ttsb.path / ".ttsbench")
-    done = subprocess.run([sys.executable, "-m", "pytest_ttsbench", "merge", str(path),
-                           "--doc", str(doc)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_ttsbench", "merge", str(path), "--doc", str(doc)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     text = doc.read_text()
     assert "| chatterbox-turbo | pt | NVIDIA H100 80GB HBM3 |" in text
@@ -137,11 +157,16 @@ def test_the_merge_command_does_the_same_upsert(ttsb: pytest.Pytester) -> None:
 def test_two_concurrent_sessions_both_land(ttsb: pytest.Pytester) -> None:
     ttsb.makepyfile(FOUR_TESTS)
     doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
-    cmd = [sys.executable, "-m", "pytest", *SYNTH, "-p", "no:xdist", "-q",
-           "--update-results-doc"]
-    procs = [subprocess.Popen([*cmd, f"--tts-opt=chars_per_s={c}", "-k", k], cwd=ttsb.path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for c, k in ((15, "1.0"), (16, "1.25"))]
+    cmd = [sys.executable, "-m", "pytest", *SYNTH, "-p", "no:xdist", "-q", "--update-results-doc"]
+    procs = [
+        subprocess.Popen(
+            [*cmd, f"--tts-opt=chars_per_s={c}", "-k", k],
+            cwd=ttsb.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for c, k in ((15, "1.0"), (16, "1.25"))
+    ]
     for proc in procs:
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out.decode()
@@ -150,8 +175,9 @@ def test_two_concurrent_sessions_both_land(ttsb: pytest.Pytester) -> None:
     assert "| synthetic (speed=1.25) |" in text
 
 
-def test_a_crash_mid_write_leaves_the_old_doc(ttsb: pytest.Pytester,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_mid_write_leaves_the_old_doc(
+    ttsb: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ttsb.makepyfile(FOUR_TESTS)
     doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
     doc.parent.mkdir()
@@ -175,9 +201,18 @@ def test_regression_against_a_baseline(ttsb: pytest.Pytester) -> None:
             tts_bench("short")
         """
     )
-    args = ["--tts-model=synthetic", "-p", "no:benchmark", "-p", "no:xdist", "--no-tts-gates",
-            "--tts-trials=10", "--tts-opt=first_ms=40", "--tts-opt=gap_ms=10",
-            "--tts-opt=chunks=3"]
+    args = [
+        "--tts-model=synthetic",
+        "-p",
+        "no:benchmark",
+        "-p",
+        "no:xdist",
+        "--no-tts-gates",
+        "--tts-trials=10",
+        "--tts-opt=first_ms=40",
+        "--tts-opt=gap_ms=10",
+        "--tts-opt=chunks=3",
+    ]
     ttsb.runpytest(*args, "--tts-artifacts=base").assert_outcomes(passed=1)
     (baseline,) = results_files(ttsb.path / "base")
     gates_on = [a for a in args if a != "--no-tts-gates"]
@@ -188,4 +223,5 @@ def test_regression_against_a_baseline(ttsb: pytest.Pytester) -> None:
     slower = ttsb.runpytest(*gates_on, f"--tts-baseline={baseline}", "--tts-opt=scale=1.2")
     slower.assert_outcomes(failed=1)
     out = slower.stdout.str()
-    assert "latency_ms" in out and "baseline" in out
+    assert "latency_ms" in out
+    assert "baseline" in out

@@ -7,12 +7,22 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
-FAST = ["--tts-model=synthetic", "-p", "no:benchmark", "-p", "no:xdist", "--no-tts-gates",
-        "--tts-opt=first_ms=5", "--tts-opt=gap_ms=2", "--tts-opt=chunks=3"]
+FAST = [
+    "--tts-model=synthetic",
+    "-p",
+    "no:benchmark",
+    "-p",
+    "no:xdist",
+    "--no-tts-gates",
+    "--tts-opt=first_ms=5",
+    "--tts-opt=gap_ms=2",
+    "--tts-opt=chunks=3",
+]
 
 
 @pytest.fixture
@@ -27,14 +37,15 @@ def suites(ttsb: pytest.Pytester) -> pytest.Pytester:
     return ttsb
 
 
-def results(p: pytest.Pytester) -> list[dict[str, object]]:
+def results(p: pytest.Pytester) -> list[dict[str, Any]]:
     (path,) = sorted((p.path / ".ttsbench").glob("results-*.json"))
-    data: list[dict[str, object]] = json.loads(path.read_text())["results"]
+    data: list[dict[str, Any]] = json.loads(path.read_text())["results"]
     return data
 
 
-def test_leak_check_catches_a_leaking_engine(suites: pytest.Pytester,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_leak_check_catches_a_leaking_engine(
+    suites: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TTSBENCH_LEAK_ITERATIONS", "12")
     clean = suites.runpytest("test_memory.py", *FAST)
     clean.assert_outcomes(passed=2)
@@ -59,9 +70,10 @@ def test_concurrency_says_when_the_engine_serializes(suites: pytest.Pytester) ->
     serial.assert_outcomes(passed=1)
     assert "requests did not run in parallel" in serial.stdout.str()
     (row,) = results(suites)
-    assert row["details"]["load"]["serialized"] is True  # type: ignore[index]
-    parallel = suites.runpytest("test_concurrency.py", *FAST, *slow, "--tts-opt=serialize=0",
-                                "--tts-artifacts=par")
+    assert row["details"]["load"]["serialized"] is True
+    parallel = suites.runpytest(
+        "test_concurrency.py", *FAST, *slow, "--tts-opt=serialize=0", "--tts-artifacts=par"
+    )
     parallel.assert_outcomes(passed=1)
     assert "requests did not run in parallel" not in parallel.stdout.str()
 
@@ -71,22 +83,23 @@ def test_open_loop_latency_counts_from_the_schedule(suites: pytest.Pytester) -> 
     result.assert_outcomes(passed=1)
     (row,) = results(suites)
     assert row["params"] == {"arrival": "poisson", "load": 0.9}
-    trials = [t for t in row["trials"] if t["kind"] == "measured"]  # type: ignore[union-attr]
-    assert all(t["metrics"]["issue_lag_ms"] >= 0 for t in trials)  # type: ignore[index]
+    trials = [t for t in row["trials"] if t["kind"] == "measured"]
+    assert all(t["metrics"]["issue_lag_ms"] >= 0 for t in trials)
 
 
 def test_cold_start_runs_in_fresh_processes(suites: pytest.Pytester) -> None:
     result = suites.runpytest("test_cold_start.py", *FAST, "--tts-opt=load_ms=200")
     result.assert_outcomes(passed=1)
     (row,) = results(suites)
-    cold = row["details"]["cold_start"]  # type: ignore[index]
+    cold = row["details"]["cold_start"]
     assert len(cold["load_s"]) == 2
     assert all(0.19 < s < 5 for s in cold["load_s"])
     assert all(ms > 5 for ms in cold["spawn_to_first_audio_ms"])
 
 
-def test_soak_is_off_unless_asked_for(suites: pytest.Pytester,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_soak_is_off_unless_asked_for(
+    suites: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     default = suites.runpytest("test_soak.py", *FAST)
     assert default.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     assert "0 selected" in default.stdout.str()
@@ -100,8 +113,9 @@ def test_sweeps_give_one_id_and_row_per_value(suites: pytest.Pytester) -> None:
     marked.assert_outcomes(passed=3)
     for value in ("0.8", "1.0", "1.25"):
         assert f"test_sweep[synthetic-sim-cpu-speed={value}]" in marked.stdout.str()
-    cli = suites.runpytest("test_sweeps.py", *FAST, "-v", "--tts-sweep=chunks=2,4",
-                           "--tts-artifacts=cli")
+    cli = suites.runpytest(
+        "test_sweeps.py", *FAST, "-v", "--tts-sweep=chunks=2,4", "--tts-artifacts=cli"
+    )
     cli.assert_outcomes(passed=2)
     assert "test_sweep[synthetic-sim-cpu-chunks=4]" in cli.stdout.str()
     (path,) = sorted((suites.path / "cli").glob("results-*.json"))
@@ -110,8 +124,9 @@ def test_sweeps_give_one_id_and_row_per_value(suites: pytest.Pytester) -> None:
     assert sorted(max(t["metrics"]["chunks"] for t in r["trials"]) for r in rows) == [2, 4]
 
 
-def test_every_suite_runs_on_the_synthetic_engine(suites: pytest.Pytester,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_suite_runs_on_the_synthetic_engine(
+    suites: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TTSBENCH_LEAK_ITERATIONS", "8")
     result = suites.runpytest(*FAST, "--tts-trials=2", "--tts-prompts=short")
     outcomes = result.parseoutcomes()

@@ -8,9 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tests.unit.report_support import make_result
-
 from pytest_ttsbench.report.results_json import build_session, write_results_json
+from tests.unit.report_support import make_result
 
 if TYPE_CHECKING:
     from pathlib import Path

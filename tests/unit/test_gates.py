@@ -45,7 +45,7 @@ def make_result(
     hardware: str = CPU,
     test: str = KOKORO_TEST,
     suite: str = "latency",
-    prompt: str = "short",
+    prompt: str = "medium",
     **scalars: Any,
 ) -> BenchResult:
     """A summarized result whose measured trials carry ``values`` (trial i gets value i)."""
@@ -817,7 +817,9 @@ def test_no_baseline_for_the_key_is_informational(tmp_path: Path) -> None:
     (verdict,) = compare_baseline(other, baseline, 0.1)
     assert verdict.informational
     assert verdict.outcome == "pass"
-    assert verdict.reason.startswith("no baseline for this key (kokoro, onnx, Apple M3 Max, short)")
+    assert verdict.reason.startswith(
+        "no baseline for this key (kokoro, onnx, Apple M3 Max, medium)"
+    )
     assert not should_fail([verdict], "fail")
     assert "info" in format_table([verdict]).splitlines()[1]
 
@@ -963,7 +965,7 @@ def test_context_from_result() -> None:
         hardware=CPU,
         suite="latency",
         test=KOKORO_TEST,
-        prompt="short",
+        prompt="medium",
     )
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.unit.report_support import GOLDEN, LATER, NOW, assert_golden, make_result, sample_results
 
 from pytest_ttsbench.report import doc as rd
 from pytest_ttsbench.report import table as tb
+from tests.unit.report_support import GOLDEN, LATER, NOW, assert_golden, make_result, sample_results
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -7,9 +7,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.unit.report_support import make_result, sample_results
 
 from pytest_ttsbench.report import plot
+from tests.unit.report_support import make_result, sample_results
 
 if TYPE_CHECKING:
     from pathlib import Path

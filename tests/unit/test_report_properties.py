@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from tests.unit.report_support import LATER, NOW, make_result
 
 from pytest_ttsbench.report import doc as rd
 from pytest_ttsbench.report import table as tb
+from tests.unit.report_support import LATER, NOW, make_result
 
 if TYPE_CHECKING:
     from pytest_ttsbench.results import BenchResult

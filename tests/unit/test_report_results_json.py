@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.unit.report_support import NOW, make_result, sample_results
 
 from pytest_ttsbench import __version__
 from pytest_ttsbench.report import results_json as rj
+from tests.unit.report_support import NOW, make_result, sample_results
 
 if TYPE_CHECKING:
     from pathlib import Path

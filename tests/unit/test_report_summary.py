@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.unit.report_support import assert_golden, make_result, sample_results
-
 from pytest_ttsbench.report import summary
+from tests.unit.report_support import assert_golden, make_result, sample_results
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.unit.report_support import make_result
 
 from pytest_ttsbench.report import table as tb
+from tests.unit.report_support import make_result
 
 
 @pytest.mark.parametrize(

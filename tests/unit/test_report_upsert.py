@@ -7,10 +7,10 @@ import threading
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.unit.report_support import LATER, NOW, make_result, sample_results
 
 from pytest_ttsbench.report import doc as rd
 from pytest_ttsbench.report.atomic import atomic_write_bytes, lock_path, locked
+from tests.unit.report_support import LATER, NOW, make_result, sample_results
 
 if TYPE_CHECKING:
     from pathlib import Path
