@@ -38,6 +38,13 @@ class GateKeeper:
         """Load the gate file and baseline once; a bad file is a usage error (exit 4)."""
         if not settings.gates_enabled:
             return cls(settings, gates.GateSet(), None)
+        if settings.baseline is not None and settings.baseline.suffix.lower() == ".md":
+            # The doc keeps medians, not trials: nothing to run a significance test on.
+            raise SettingsError(
+                f"--tts-baseline {settings.baseline}: a results doc holds medians only, "
+                "which cannot be tested for a significant regression; pass the results "
+                "JSON its rows came from (.ttsbench/results-*.json, or a CI artifact)"
+            )
         try:
             gate_set = gates.load_gates(
                 settings.gates_path, rootdir / "pyproject.toml", use_defaults=True

@@ -176,7 +176,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "tts_baseline",
         "--tts-baseline",
         "path",
-        "earlier results JSON (or results doc) to gate regressions against",
+        "an earlier results JSON (.ttsbench/results-*.json) to gate regressions against",
         env="TTSBENCH_BASELINE",
         metavar="PATH",
     ),

@@ -254,3 +254,34 @@ def test_pytest_benchmark_sees_our_trials(ttsb: pytest.Pytester) -> None:
     assert bench["extra_info"]["tts_latency_ms_p50"] == pytest.approx(
         bench["stats"]["median"] * 1e3
     )
+
+
+def test_broken_weights_fail_the_load_with_the_reason(
+    ttsb: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("kokoro_onnx")
+    folder = ttsb.mkdir("weights")
+    (folder / "kokoro-v1.0.onnx").write_bytes(b"not an onnx model")
+    (folder / "voices-v1.0.bin").write_bytes(b"not voices")
+    ttsb.makepyfile(
+        """
+        def test_one(tts_bench):
+            tts_bench("short")
+
+        def test_two(tts_bench):
+            tts_bench("short")
+        """
+    )
+    result = ttsb.runpytest(
+        "--tts-model=kokoro",
+        "--tts-backend=onnx",
+        "--tts-device=cpu",
+        "--tts-variant=fp32",
+        f"--tts-weights=kokoro={folder}",
+        "-p",
+        "no:xdist",
+    )
+    result.assert_outcomes(errors=2)
+    out = result.stdout.str()
+    assert "kokoro-onnx-cpu-fp32: loading failed:" in out
+    assert "Traceback" not in out

@@ -159,3 +159,11 @@ def test_no_tts_gates_switches_everything_off(ttsb: pytest.Pytester) -> None:
     )
     result = ttsb.runpytest(*SYNTH, *QUICK, "--no-tts-gates")
     result.assert_outcomes(passed=1)
+
+
+def test_a_results_doc_is_refused_as_a_baseline(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(TEST)
+    (ttsb.path / "BENCH.md").write_text("# results\n")
+    result = ttsb.runpytest(*SYNTH, "--tts-baseline=BENCH.md")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "a results doc holds medians only" in result.stderr.str()

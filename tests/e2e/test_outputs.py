@@ -1,0 +1,58 @@
+"""What a run leaves behind besides the results JSON: WAV files, JUnit properties, and
+our statistics under xdist where pytest-benchmark turns itself off."""
+
+from __future__ import annotations
+
+import json
+import wave
+import xml.etree.ElementTree as ET
+
+import pytest
+
+SYNTH = [
+    "--tts-model=synthetic",
+    "--no-tts-gates",
+    "--tts-trials=2",
+    "--tts-opt=first_ms=5",
+    "--tts-opt=gap_ms=2",
+    "--tts-opt=chunks=2",
+]
+
+TEST = """
+def test_latency(tts_bench):
+    tts_bench("short")
+"""
+
+
+def test_save_audio_writes_one_wav_per_trial(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(TEST)
+    ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--tts-save-audio").assert_outcomes(passed=1)
+    wavs = sorted((ttsb.path / ".ttsbench" / "audio").glob("*.wav"))
+    assert len(wavs) == 2
+    with wave.open(str(wavs[0])) as clip:
+        assert clip.getframerate() == 24000
+        assert clip.getnchannels() == 1
+        assert clip.getnframes() > 0
+
+
+def test_key_metrics_are_junit_properties(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(TEST)
+    xml = ttsb.path / "junit.xml"
+    ttsb.runpytest(*SYNTH, "-p", "no:xdist", f"--junitxml={xml}").assert_outcomes(passed=1)
+    props = {str(p.get("name")): str(p.get("value")) for p in ET.parse(xml).iter("property")}
+    assert float(props["tts.latency_ms.p50"]) > 5
+    assert "tts.ttfa_ms.p50" in props
+    assert not any(name.startswith("ttsbench.result") for name in props)  # no JSON blob
+
+
+def test_xdist_turns_pytest_benchmark_off_but_not_us(ttsb: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytest.importorskip("pytest_benchmark")
+    ttsb.makepyfile(TEST)
+    out = ttsb.path / "bench.json"
+    result = ttsb.runpytest(*SYNTH, "-n", "2", f"--benchmark-json={out}")
+    result.assert_outcomes(passed=1)
+    (path,) = (ttsb.path / ".ttsbench").glob("results-*.json")
+    (row,) = json.loads(path.read_text())["results"]
+    assert row["summaries"]["latency_ms"]["n"] == 2
+    assert not out.exists()  # pytest-benchmark disabled itself under xdist
