@@ -12,20 +12,21 @@ streaming mode and prints TTFA as a share of that mode's latency.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_ttsbench import prompts
-from pytest_ttsbench.results import BenchResult
-from pytest_ttsbench.session import REPORT_ATTR
+from pytest_ttsbench.session import result_from_report
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.results import BenchResult
 
 
 class _Collect:
@@ -33,13 +34,9 @@ class _Collect:
         self.results: list[BenchResult] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
-            return
-        payload = getattr(report, REPORT_ATTR, None)
-        if isinstance(payload, str):
-            data: dict[str, Any] = json.loads(payload)
-            data.pop("extra_info", None)
-            self.results.append(BenchResult.from_dict(data))
+        result = result_from_report(report)
+        if result is not None:
+            self.results.append(result)
 
 
 def plugin_run(prompt: str, trials: int, mode: str, folder: Path) -> BenchResult:

@@ -170,15 +170,9 @@ class BenchSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        payload = getattr(report, REPORT_ATTR, None)
-        if self.is_worker or not isinstance(payload, str):
-            return
-        data = json.loads(payload)
-        extra = data.pop("extra_info", {})
-        result = BenchResult.from_dict(data)
-        result.details["extra_info"] = extra
-        result.outcome = "inconclusive" if report.skipped else report.outcome
-        self.results.append(result)
+        result = None if self.is_worker else result_from_report(report)
+        if result is not None:
+            self.results.append(result)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -217,6 +211,19 @@ class BenchSession:
                 "adaptive": self.settings.adaptive,
             },
         }
+
+
+def result_from_report(report: pytest.TestReport) -> BenchResult | None:
+    """The BenchResult a tts_bench call attached to this (call-phase) report, if any."""
+    payload = getattr(report, REPORT_ATTR, None)
+    if not isinstance(payload, str):
+        return None
+    data = json.loads(payload)
+    extra = data.pop("extra_info", {})
+    result = BenchResult.from_dict(data)
+    result.details["extra_info"] = extra
+    result.outcome = "inconclusive" if report.skipped else report.outcome
+    return result
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,27 +6,21 @@ from __future__ import annotations
 import json
 import statistics
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.results import BenchResult
-from pytest_ttsbench.session import REPORT_ATTR
+from pytest_ttsbench.session import result_from_report
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.results import BenchResult
 
 SYNTH = ["--tts-model=synthetic", "-p", "no:xdist"]
 
 
 def results_of(reprec: pytest.HookRecorder) -> list[BenchResult]:
-    out = []
-    for report in reprec.getreports("pytest_runtest_logreport"):
-        if report.when != "call":
-            continue
-        payload = getattr(report, REPORT_ATTR, None)
-        if isinstance(payload, str):
-            data: dict[str, Any] = json.loads(payload)
-            data.pop("extra_info", None)
-            out.append(BenchResult.from_dict(data))
-    return out
+    reports = reprec.getreports("pytest_runtest_logreport")
+    return [r for r in map(result_from_report, reports) if r is not None]
 
 
 def test_reported_timings_match_the_truth(ttsb: pytest.Pytester) -> None:
