@@ -142,8 +142,10 @@ def availability(
     if lookup.found or (allow_download and lookup.downloadable):
         return MatrixEntry(target, spec, weights=lookup)
     searched = "; ".join(lookup.searched) or "nowhere"
-    download = " or allow a download with --tts-allow-download" if lookup.downloadable else ""
-    return skip(f"weights not found (searched: {searched}). {lookup.hint}{download}".strip())
+    hint = lookup.hint.strip()
+    if lookup.downloadable:
+        hint = f"{hint.rstrip('.')}, or allow a download with --tts-allow-download."
+    return skip(f"weights not found (searched: {searched}). {hint}".strip())
 
 
 def build(

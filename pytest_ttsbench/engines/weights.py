@@ -79,7 +79,7 @@ class Search:
         place = f"{label} {folder}"
         self.searched.append(place)
         if not folder.is_dir():
-            self.missing_by_place[place] = ["(folder does not exist)"]
+            self.missing_by_place[place] = []  # no such folder
             return None
         missing = self.missing_in(folder)
         if missing:
@@ -101,12 +101,17 @@ class Search:
         downloadable: bool = False,
         details: Mapping[str, str] | None = None,
     ) -> WeightsLookup:
-        searched = tuple(
-            f"{place} (missing {', '.join(self.missing_by_place[place])})"
-            if place in self.missing_by_place
-            else place
-            for place in self.searched
-        )
+        def shown(place: str) -> str:
+            if place not in self.missing_by_place:
+                return place
+            missing = self.missing_by_place[place]
+            return (
+                f"{place} (missing {', '.join(missing)})"
+                if missing
+                else f"{place} (no such folder)"
+            )
+
+        searched = tuple(shown(place) for place in self.searched)
         return WeightsLookup(
             path=found,
             searched=searched,

@@ -88,7 +88,7 @@ def test_lookup_lists_every_place_and_the_missing_files(
     assert "t3_cfg.safetensors" in text
     assert "s3gen.safetensors" in text
     assert "$TTSBENCH_CHATTERBOX_PT_WEIGHTS" in text
-    assert "folder does not exist" in text
+    assert "(no such folder)" in text
     assert "HF cache ResembleAI/chatterbox" in text
     assert "--tts-weights chatterbox-pt=FOLDER" in lookup.hint
     assert "conds.pt" in lookup.hint
