@@ -5,7 +5,9 @@
 Runs the real plugin (pytest, the tts_bench fixture, the engine thread, the memory
 sampler) on kokoro-onnx-cpu with whole-utterance synthesis, then, in the same process
 right after, a bare ``Kokoro.create()`` loop on the same model, voices, provider and
-text, and prints both medians and their ratio. It also runs the plugin's sentence
+text; repeats that pair of blocks ``--rounds`` times (a VM's speed drifts by several
+percent from minute to minute) and prints each round's and the pooled medians and
+their ratio. It also runs the plugin's sentence
 streaming mode and prints TTFA as a share of that mode's latency.
 """
 
@@ -76,19 +78,12 @@ def plugin_run(prompt: str, trials: int, mode: str, folder: Path) -> BenchResult
 
 def bare_run(result: BenchResult, text: str, trials: int) -> list[float]:
     """The same engine, built by hand, timed with perf_counter around create()."""
-    import onnxruntime as ort
-    from kokoro_onnx import Kokoro
+    from pytest_ttsbench.engines.kokoro_onnx import plain_kokoro
 
     engine = result.details["engine"]
     model, voices = Path(str(engine["model_path"])), Path(str(engine["voices_path"]))
-    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    kokoro = Kokoro.from_session(session, str(voices))
-    voice = str(result.details["options"]["voice"] or "") or None
-    voice = voice or next(
-        v
-        for v in ("af_heart", "af_bella", "jf_alpha", *kokoro.get_voices())
-        if v in kokoro.get_voices()
-    )
+    kokoro = plain_kokoro(model, voices)
+    voice = str(result.details["options"]["voice"] or engine["default_voice"])  # same voice
     kokoro.create(text, voice=voice)  # warm-up, as the plugin does
     out = []
     for _ in range(trials):
@@ -102,25 +97,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_ttsbench.fidelity")
     parser.add_argument("--trials", type=int, default=9)
     parser.add_argument("--prompt", default="medium")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating plugin/bare blocks: machine drift between blocks "
+        "then hits both sides alike (default: 3)",
+    )
     args = parser.parse_args(argv)
     text = prompts.get(args.prompt).text
+    plugin_all: list[float] = []
+    bare_all: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        whole = plugin_run(args.prompt, args.trials, "none", Path(tmp))
-        bare = bare_run(whole, text, args.trials)
+        for round_no in range(1, args.rounds + 1):
+            whole = plugin_run(args.prompt, args.trials, "none", Path(tmp))
+            bare = bare_run(whole, text, args.trials)
+            mine = whole.series("latency_ms")
+            plugin_all += mine
+            bare_all += bare
+            print(
+                f"  round {round_no}: plugin p50 {statistics.median(mine):8.1f} ms, bare p50 "
+                f"{statistics.median(bare):8.1f} ms, ratio "
+                f"{statistics.median(mine) / statistics.median(bare):.4f}"
+            )
         sentence = plugin_run(args.prompt, args.trials, "sentence", Path(tmp))
-    plugin_median = statistics.median(whole.series("latency_ms"))
-    bare_median = statistics.median(bare)
+    plugin_median = statistics.median(plugin_all)
+    bare_median = statistics.median(bare_all)
     print(
-        f"kokoro-onnx-cpu, prompt {args.prompt!r} ({len(text)} chars), n={args.trials}, "
-        f"{whole.hardware}"
+        f"kokoro-onnx-cpu, prompt {args.prompt!r} ({len(text)} chars), "
+        f"{args.rounds} rounds x n={args.trials}, {whole.hardware}"
     )
-    print(
-        f"  plugin latency p50 {plugin_median:9.1f} ms  (all: "
-        f"{', '.join(f'{v:.0f}' for v in whole.series('latency_ms'))})"
-    )
-    print(
-        f"  bare   create() p50 {bare_median:8.1f} ms  (all: {', '.join(f'{v:.0f}' for v in bare)})"
-    )
+    print(f"  plugin latency p50 {plugin_median:9.1f} ms (n={len(plugin_all)})")
+    print(f"  bare   create() p50 {bare_median:8.1f} ms (n={len(bare_all)})")
     print(f"  ratio plugin / bare = {plugin_median / bare_median:.4f}")
     ttfa = sentence.metric("ttfa_ms.p50") or 0.0
     latency = sentence.metric("latency_ms.p50") or 1.0

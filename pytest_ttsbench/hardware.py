@@ -1,7 +1,7 @@
 """What this machine has (CUDA GPUs, Apple GPU, CPU), found without importing torch.
 
-CUDA GPUs come from ``nvidia-smi`` unless torch is already imported (or the caller
-says a pt/cuda target is selected), so collecting the matrix stays light.
+CUDA GPUs come from ``nvidia-smi`` unless torch is already imported (then from torch,
+which sees CUDA_VISIBLE_DEVICES), so collecting the matrix stays light.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ def parse_nvidia_smi(text: str) -> tuple[GPU, ...]:
 
 
 def _gpus_from_torch() -> tuple[GPU, ...]:
-    import torch  # only when torch is already loaded or a pt/cuda target is selected
-
+    """GPUs as an already-imported torch sees them; torch is never imported here."""
+    torch: Any = sys.modules["torch"]
     if not torch.cuda.is_available():
         return ()
     return tuple(
@@ -133,14 +134,14 @@ def _gpus_from_torch() -> tuple[GPU, ...]:
     )
 
 
-@functools.lru_cache(maxsize=2)
-def detect(use_torch: bool = False) -> Hardware:
-    """Probe once per process. ``use_torch``: a pt or cuda target is selected."""
+@functools.lru_cache(maxsize=1)
+def detect() -> Hardware:
+    """Probe once per process: torch's view if torch is already loaded, else nvidia-smi."""
     system = platform.system()
     machine = platform.machine()
     gpus: tuple[GPU, ...] = ()
     source = "none"
-    if use_torch or "torch" in sys.modules:
+    if "torch" in sys.modules:
         try:
             gpus = _gpus_from_torch()
             source = "torch" if gpus else "none"

@@ -132,6 +132,16 @@ def assemble(parts: Sequence[Path], expected_sha256: str, out: Path) -> Path:
     return out
 
 
+def plain_kokoro(model: Path, voices: Path) -> Any:
+    """kokoro-onnx as its README builds it, on the CPU provider: the bare baseline the
+    fidelity check times against the plugin."""
+    import onnxruntime as ort
+    from kokoro_onnx import Kokoro
+
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return Kokoro.from_session(session, str(voices))
+
+
 class KokoroOnnxEngine(Engine):
     # ONNX Runtime sessions may run from several threads; each thread gets its own
     # event loop for create_stream.
@@ -221,14 +231,16 @@ class KokoroOnnxEngine(Engine):
         if opts.language not in LANGUAGES:
             raise EngineError(f"kokoro has no language {opts.language!r}")
         voices = self.kokoro.get_voices()
-        voice = (
-            opts.voice
-            or self.ctx.options.get("voice")
-            or next((v for v in PREFERRED_VOICES if v in voices), voices[0])
-        )
+        voice = opts.voice or self.default_voice()
         if voice not in voices:
             raise EngineError(f"unknown voice {voice!r}; this voices file has {', '.join(voices)}")
         return {"voice": voice, "speed": opts.speed, "lang": LANGUAGES[opts.language]}
+
+    def default_voice(self) -> str:
+        """--tts-opt voice=..., else the first preferred voice this voices file has."""
+        voices = self.kokoro.get_voices()
+        chosen = self.ctx.options.get("voice")
+        return chosen or next((v for v in PREFERRED_VOICES if v in voices), voices[0])
 
     def synthesize(self, text: str, opts: SynthesisOptions) -> np.ndarray[Any, Any]:
         audio, _ = self.kokoro.create(text, **self._args(opts))
@@ -266,6 +278,7 @@ class KokoroOnnxEngine(Engine):
             "model_path": str(self.model_path),
             "weights_source": self.ctx.weights.details.get("source", str(self.model_path)),
             "voices_path": str(self.voices_path),
+            "default_voice": self.default_voice(),
         }
 
     def close(self) -> None:

@@ -125,7 +125,7 @@ def test_interval_must_be_at_most_10_ms(interval: float) -> None:
 
 
 def test_interval_default_and_limit() -> None:
-    assert memory.RssSampler().interval_s == 0.005
+    assert memory.RssSampler().interval_s == memory.MAX_INTERVAL_S == 0.010
     assert memory.RssSampler(interval_s=0.010).interval_s == 0.010
 
 
