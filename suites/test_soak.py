@@ -25,7 +25,6 @@ def test_soak(tts_bench: TTSBench) -> None:
     latencies = result.series("latency_ms")
     tenth = max(1, len(latencies) // 10)
     drift = statistics.median(latencies[-tenth:]) / statistics.median(latencies[:tenth])
-    result.details["soak"] = {"drift": drift, "iterations": len(latencies)}
     assert drift <= MAX_DRIFT, f"latency drifted x{drift:.2f} from the first to the last decile"
     slope = result.rss_slope_mb
     assert slope is not None
