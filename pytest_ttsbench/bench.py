@@ -197,7 +197,6 @@ class TTSBench:
             precision=settings.precision,
             budget_s=settings.budget_s,
             max_trials=max(settings.max_trials, needed),
-            timeout_s=settings.trial_timeout_s,
         )
         result.details["trials_requested"] = n
         result.details["trials_planned"] = needed

@@ -212,13 +212,13 @@ class EngineThread:
 
 @dataclass(frozen=True)
 class TrialPlan:
-    warmup: int = 1
+    """How many measured trials: a fixed count, or adaptive until precise."""
+
     trials: int = 5
     adaptive: bool = False
     precision: float = 0.05  # adaptive: CI half-width of the median latency / median
     budget_s: float = 120.0  # adaptive: stop adding trials after this many seconds
     max_trials: int = 60
-    timeout_s: float = 300.0
 
 
 def precise_enough(latencies_ms: Sequence[float], precision: float) -> bool:
