@@ -110,6 +110,17 @@ class _Base:
         self.conds = conds
         self.watermarker = self.perth.PerthImplicitWatermarker()
 
+    # chatterbox-tts (both models) and the streaming fork share these two signatures
+    @classmethod
+    def from_local(cls, ckpt_dir: Any, device: Any) -> Any:
+        cls.rec.add("from_local", ckpt_dir=ckpt_dir, device=device)
+        return cls._make(ckpt_dir, device)
+
+    @classmethod
+    def from_pretrained(cls, device: Any) -> Any:
+        cls.rec.add("from_pretrained", device=device)
+        return cls._make("/nonexistent", device)
+
     @classmethod
     def _make(cls, ckpt_dir: Any, device: str) -> Any:
         builtin = (Path(ckpt_dir) / "conds.pt").exists()
@@ -126,16 +137,6 @@ class _Base:
 
 def _tts_module(rec: Recorder, torch: Any, perth: Any) -> types.ModuleType:
     class ChatterboxTTS(_Base):
-        @classmethod
-        def from_local(cls, ckpt_dir: Any, device: Any) -> ChatterboxTTS:
-            rec.add("from_local", ckpt_dir=ckpt_dir, device=device)
-            return cls._make(ckpt_dir, device)  # type: ignore[no-any-return]
-
-        @classmethod
-        def from_pretrained(cls, device: Any) -> ChatterboxTTS:
-            rec.add("from_pretrained", device=device)
-            return cls._make("/nonexistent", device)  # type: ignore[no-any-return]
-
         def prepare_conditionals(self, wav_fpath: Any, exaggeration: Any = 0.5) -> None:
             rec.add("prepare_conditionals", wav_fpath=wav_fpath, exaggeration=exaggeration)
             self.conds = ("voice", wav_fpath)
@@ -186,16 +187,6 @@ def _tts_module(rec: Recorder, torch: Any, perth: Any) -> types.ModuleType:
 
 def _turbo_module(rec: Recorder, torch: Any, perth: Any) -> types.ModuleType:
     class ChatterboxTurboTTS(_Base):
-        @classmethod
-        def from_local(cls, ckpt_dir: Any, device: Any) -> ChatterboxTurboTTS:
-            rec.add("from_local", ckpt_dir=ckpt_dir, device=device)
-            return cls._make(ckpt_dir, device)  # type: ignore[no-any-return]
-
-        @classmethod
-        def from_pretrained(cls, device: Any) -> ChatterboxTurboTTS:
-            rec.add("from_pretrained", device=device)
-            return cls._make("/nonexistent", device)  # type: ignore[no-any-return]
-
         def prepare_conditionals(
             self, wav_fpath: Any, exaggeration: Any = 0.5, norm_loudness: Any = True
         ) -> None:
@@ -261,16 +252,6 @@ class StreamingMetrics:
 
 def _fork_module(rec: Recorder, torch: Any, perth: Any) -> types.ModuleType:
     class ChatterboxTTS(_Base):
-        @classmethod
-        def from_local(cls, ckpt_dir: Any, device: Any) -> ChatterboxTTS:
-            rec.add("from_local", ckpt_dir=ckpt_dir, device=device)
-            return cls._make(ckpt_dir, device)  # type: ignore[no-any-return]
-
-        @classmethod
-        def from_pretrained(cls, device: Any) -> ChatterboxTTS:
-            rec.add("from_pretrained", device=device)
-            return cls._make("/nonexistent", device)  # type: ignore[no-any-return]
-
         def prepare_conditionals(self, wav_fpath: Any, exaggeration: Any = 0.5) -> None:
             rec.add("prepare_conditionals", wav_fpath=wav_fpath)
             self.conds = ("voice", wav_fpath)
