@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _merge(args: argparse.Namespace) -> int:
     from pytest_ttsbench.report.merge import expand_paths, merge
-    from pytest_ttsbench.report.results_json import ResultsFileError
+    from pytest_ttsbench.results.files import ResultsFileError
 
     try:
         paths = expand_paths(args.results)
@@ -108,8 +108,8 @@ def _merge(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from pytest_ttsbench.report.merge import expand_paths, load_all
-    from pytest_ttsbench.report.results_json import ResultsFileError
     from pytest_ttsbench.report.summary import github_step_summary, terminal_table
+    from pytest_ttsbench.results.files import ResultsFileError
 
     try:
         files = load_all(expand_paths(args.results))

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench import gates
+from pytest_ttsbench.gates import engine as gates
 from pytest_ttsbench.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_ttsbench.engines.base import Target
-    from pytest_ttsbench.hardware import Hardware
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.matrix.hardware import Hardware
+    from pytest_ttsbench.results.model import BenchResult
 
 MARKER = "tts_gate"
 

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from pytest_ttsbench import hookspec, prompts
-from pytest_ttsbench.bench import ReplayClock, TTSBench
+from pytest_ttsbench import hookspec
 from pytest_ttsbench.engines.base import Target
 from pytest_ttsbench.engines.registry import EngineRegistry, RegistryError
+from pytest_ttsbench.fixture import ReplayClock, TTSBench
 from pytest_ttsbench.gatekeeper import GateKeeper
-from pytest_ttsbench.hardware import detect
-from pytest_ttsbench.matrix import SelectionError, build, is_selected, validate_selection
-from pytest_ttsbench.pool import EngineHandle, EngineLoadError
+from pytest_ttsbench.matrix.hardware import detect
+from pytest_ttsbench.matrix.pool import EngineHandle, EngineLoadError
+from pytest_ttsbench.matrix.targets import SelectionError, build, is_selected, validate_selection
+from pytest_ttsbench.measure import prompts
 from pytest_ttsbench.session import BenchSession, cache_dir
 from pytest_ttsbench.settings import OPTIONS, SettingsError, resolve
 

@@ -23,19 +23,19 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ttsbench import __version__
-from pytest_ttsbench.bench import ReplayClock, xdist_workers
-from pytest_ttsbench.pool import EnginePool
-from pytest_ttsbench.results import BenchResult
+from pytest_ttsbench.fixture import ReplayClock, xdist_workers
+from pytest_ttsbench.matrix.pool import EnginePool
+from pytest_ttsbench.results.model import BenchResult
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from pytest_ttsbench.bench import Prepared
     from pytest_ttsbench.engines.registry import EngineRegistry
+    from pytest_ttsbench.fixture import Prepared
     from pytest_ttsbench.gatekeeper import GateKeeper
-    from pytest_ttsbench.hardware import Hardware
-    from pytest_ttsbench.matrix import MatrixEntry
-    from pytest_ttsbench.pool import EngineHandle
+    from pytest_ttsbench.matrix.hardware import Hardware
+    from pytest_ttsbench.matrix.pool import EngineHandle
+    from pytest_ttsbench.matrix.targets import MatrixEntry
     from pytest_ttsbench.settings import Settings
 
 REPORT_ATTR = "ttsbench_result_v1"  # one JSON string on the call-phase TestReport
@@ -179,7 +179,7 @@ class BenchSession:
         self.pool.close_all()
         if self.is_worker:
             return
-        from pytest_ttsbench import outputs
+        from pytest_ttsbench.report import outputs
 
         outputs.write_all(self)
 
@@ -187,7 +187,7 @@ class BenchSession:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.is_worker:
             return
-        from pytest_ttsbench import outputs
+        from pytest_ttsbench.report import outputs
 
         outputs.terminal_summary(self, terminalreporter)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.bench import TTSBench
+    from pytest_ttsbench.fixture import TTSBench
 
 
 def test_repeated_vs_unique(tts_bench: TTSBench) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.bench import TTSBench
+    from pytest_ttsbench.fixture import TTSBench
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.bench import TTSBench
+    from pytest_ttsbench.fixture import TTSBench
 
 # A steady leak of this much per synthesis fails the check (MiB per iteration).
 LEAK_BOUND_MB = float(os.environ.get("TTSBENCH_LEAK_MB_PER_ITER", "0.5"))

@@ -17,17 +17,19 @@ from pytest_ttsbench.report.doc import (
 from pytest_ttsbench.report.merge import expand_paths, merge
 from pytest_ttsbench.report.plot import plot_available, write_plot
 from pytest_ttsbench.report.results_json import (
-    ResultsFile,
-    ResultsFileError,
-    build_session,
-    load_results_file,
-    read_results_json,
     results_json_name,
     unique_results_path,
     write_results_json,
 )
 from pytest_ttsbench.report.summary import append_step_summary, github_step_summary, terminal_table
 from pytest_ttsbench.report.table import Entry
+from pytest_ttsbench.results.files import (
+    ResultsFile,
+    ResultsFileError,
+    build_session,
+    load_results_file,
+    read_results_json,
+)
 
 __all__ = [
     "DEFAULT_HISTORY",

@@ -39,7 +39,7 @@ from pytest_ttsbench.report.plot import PlotPoint, plot_available, write_plot_po
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 RESULTS = "results"
 HISTORY = "history"

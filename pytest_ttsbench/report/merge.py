@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report.doc import DEFAULT_HISTORY, UpsertOutcome, upsert_entries
-from pytest_ttsbench.report.results_json import ResultsFile, ResultsFileError, load_results_file
 from pytest_ttsbench.report.table import Entry
+from pytest_ttsbench.results.files import ResultsFile, ResultsFileError, load_results_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

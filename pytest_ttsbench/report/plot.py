@@ -20,7 +20,7 @@ from pytest_ttsbench.report.atomic import atomic_write_bytes
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 
 @dataclass(frozen=True)

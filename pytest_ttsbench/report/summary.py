@@ -22,7 +22,7 @@ from pytest_ttsbench.report.table import (
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 HEADERS = (
     "test",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 Key = tuple[str, str, str]  # model (with variant), backend, hardware: normalized text
 

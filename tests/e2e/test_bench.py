@@ -13,7 +13,7 @@ import pytest
 from pytest_ttsbench.session import result_from_report
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 SYNTH = ["--tts-model=synthetic", "-p", "no:xdist"]
 

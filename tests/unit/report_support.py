@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.results import BenchResult, Trial
+from pytest_ttsbench.results.model import BenchResult, Trial
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

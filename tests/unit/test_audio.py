@@ -1,4 +1,4 @@
-"""Unit tests for pytest_ttsbench.audio with plain numpy signals."""
+"""Unit tests for pytest_ttsbench.measure.audio with plain numpy signals."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from pytest_ttsbench import audio
-from pytest_ttsbench.results import SERIES
+from pytest_ttsbench.measure import audio
+from pytest_ttsbench.results.model import SERIES
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,13 +8,14 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.report.results_json import build_session, write_results_json
+from pytest_ttsbench.report.results_json import write_results_json
+from pytest_ttsbench.results.files import build_session
 from tests.unit.report_support import make_result
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pytest_ttsbench import gates
-from pytest_ttsbench.gates import (
+from pytest_ttsbench.gates import engine as gates
+from pytest_ttsbench.gates.engine import (
     DEFAULT_GATES_PATH,
     Baseline,
     GateContext,
@@ -29,7 +29,7 @@ from pytest_ttsbench.gates import (
     required_trials,
     should_fail,
 )
-from pytest_ttsbench.results import BenchResult, Trial
+from pytest_ttsbench.results.model import BenchResult, Trial
 
 KOKORO_TEST = "suites/test_latency.py::test_latency[kokoro-onnx-cpu-short]"
 CPU = "AMD EPYC 7B13 (2 cores)"
@@ -355,7 +355,7 @@ def test_missing_gate_file_is_an_error(tmp_path: Path) -> None:
 
 def test_defaults_apply_without_a_user_file(tmp_path: Path) -> None:
     gs = load_gates(None, tmp_path / "pyproject.toml", use_defaults=True)
-    assert gs.sources == ("pytest_ttsbench/default_gates.toml",)
+    assert gs.sources == ("pytest_ttsbench/gates/default_gates.toml",)
     assert len(gs.rules) == 4
     assert load_gates(None, None, use_defaults=False).rules == ()
 
@@ -363,7 +363,7 @@ def test_defaults_apply_without_a_user_file(tmp_path: Path) -> None:
 def test_pyproject_without_gates_falls_back_to_defaults(tmp_path: Path) -> None:
     pyproject = write(tmp_path, '[project]\nname = "x"\n', name="pyproject.toml")
     assert load_gates(None, pyproject, use_defaults=True).sources == (
-        "pytest_ttsbench/default_gates.toml",
+        "pytest_ttsbench/gates/default_gates.toml",
     )
     with pytest.raises(GateFileError, match=r"no \[\[tool\.ttsbench\.gates\]\] rules"):
         load_gates(pyproject, None, use_defaults=True)
@@ -395,11 +395,11 @@ def test_extend_keeps_defaults_below_user_rules(tmp_path: Path) -> None:
         """,
     )
     gs = load_gates(path, None, use_defaults=True)
-    assert gs.sources == ("pytest_ttsbench/default_gates.toml", str(path))
+    assert gs.sources == ("pytest_ttsbench/gates/default_gates.toml", str(path))
     applied = {b.name: b for b, _ in explain(gs, ctx()).applied}
     # the user's catch-all outranks the more specific default Kokoro rule
     assert applied["rtf.p50"].value == 0.9
-    assert applied["load_s"].origin.startswith("pytest_ttsbench/default_gates.toml:")
+    assert applied["load_s"].origin.startswith("pytest_ttsbench/gates/default_gates.toml:")
 
 
 # ---- matching and precedence ---------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Unit tests for pytest_ttsbench.memory: RSS sampling, growth, slope, accelerators."""
+"""Unit tests for pytest_ttsbench.measure.memory: RSS sampling, growth, slope, accelerators."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import psutil
 import pytest
 
-from pytest_ttsbench import memory
+from pytest_ttsbench.measure import memory
 
 MIB = 2**20
 

@@ -15,7 +15,7 @@ from pytest_ttsbench.report import table as tb
 from tests.unit.report_support import LATER, NOW, make_result
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 FIRST_RUN = [
     make_result(),

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ttsbench import __version__
-from pytest_ttsbench.report import results_json as rj
+from pytest_ttsbench.report import results_json as rjw
+from pytest_ttsbench.results import files as rj
 from tests.unit.report_support import NOW, make_result, sample_results
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 def test_round_trip_keeps_every_result_and_trial(tmp_path: Path) -> None:
     session = {"created": "2025-01-31T12:00:00+00:00", "args": ["-m", "cuda"], "path": tmp_path}
-    path = rj.write_results_json(tmp_path / "out" / "r.json", session, sample_results())
+    path = rjw.write_results_json(tmp_path / "out" / "r.json", session, sample_results())
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["format"] == "pytest-ttsbench-results"
     assert data["schema"] == 1
@@ -34,7 +35,7 @@ def test_round_trip_keeps_every_result_and_trial(tmp_path: Path) -> None:
 def test_non_finite_numbers_become_null_so_any_json_reader_copes(tmp_path: Path) -> None:
     result = make_result()
     result.trials[0].metrics["lufs"] = -math.inf
-    path = rj.write_results_json(tmp_path / "r.json", {"x": math.nan}, [result])
+    path = rjw.write_results_json(tmp_path / "r.json", {"x": math.nan}, [result])
     text = path.read_text(encoding="utf-8")
     assert "Infinity" not in text
     assert "NaN" not in text
@@ -43,7 +44,7 @@ def test_non_finite_numbers_become_null_so_any_json_reader_copes(tmp_path: Path)
 
 
 def test_without_trials_the_summaries_still_carry_the_numbers(tmp_path: Path) -> None:
-    path = rj.write_results_json(tmp_path / "r.json", {}, [make_result()], with_trials=False)
+    path = rjw.write_results_json(tmp_path / "r.json", {}, [make_result()], with_trials=False)
     _, [back] = rj.read_results_json(path)
     assert back.trials == []
     assert back.n == 5
@@ -96,12 +97,12 @@ def test_not_json_is_refused(tmp_path: Path) -> None:
 
 def test_file_names_sort_by_time_and_name_the_host(tmp_path: Path) -> None:
     local = NOW.astimezone(timezone(timedelta(hours=2)))
-    assert rj.results_json_name(local, "gpu-01.lab") == "results-20250131T120000Z-gpu-01.lab.json"
-    assert rj.results_json_name(NOW, "my box/../x") == "results-20250131T120000Z-my-box-..-x.json"
-    assert rj.results_json_name(NOW, "..") == "results-20250131T120000Z-host.json"
-    first = rj.unique_results_path(tmp_path, NOW, "h")
+    assert rjw.results_json_name(local, "gpu-01.lab") == "results-20250131T120000Z-gpu-01.lab.json"
+    assert rjw.results_json_name(NOW, "my box/../x") == "results-20250131T120000Z-my-box-..-x.json"
+    assert rjw.results_json_name(NOW, "..") == "results-20250131T120000Z-host.json"
+    first = rjw.unique_results_path(tmp_path, NOW, "h")
     first.write_text("{}", encoding="utf-8")
-    assert rj.unique_results_path(tmp_path, NOW, "h").name == "results-20250131T120000Z-h-2.json"
+    assert rjw.unique_results_path(tmp_path, NOW, "h").name == "results-20250131T120000Z-h-2.json"
 
 
 def test_build_session_says_when_where_and_what(tmp_path: Path) -> None:
@@ -119,8 +120,8 @@ def test_build_session_says_when_where_and_what(tmp_path: Path) -> None:
 
 
 def test_session_time_from_created_or_started(tmp_path: Path) -> None:
-    path = rj.write_results_json(tmp_path / "a.json", {"started": 1738324800.5}, [])
+    path = rjw.write_results_json(tmp_path / "a.json", {"started": 1738324800.5}, [])
     assert rj.load_results_file(path).created == "2025-01-31T12:00:00+00:00"
-    path = rj.write_results_json(tmp_path / "b.json", {"created": "2025-02-01T00:00:00Z"}, [])
+    path = rjw.write_results_json(tmp_path / "b.json", {"created": "2025-02-01T00:00:00Z"}, [])
     assert rj.load_results_file(path).created == "2025-02-01T00:00:00Z"
-    assert rj.load_results_file(rj.write_results_json(tmp_path / "c.json", {}, [])).created == ""
+    assert rj.load_results_file(rjw.write_results_json(tmp_path / "c.json", {}, [])).created == ""

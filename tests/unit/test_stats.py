@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pytest_ttsbench import stats
+from pytest_ttsbench.results import stats
 
 
 def test_percentile_type7_by_hand() -> None:

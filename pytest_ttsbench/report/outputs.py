@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
     from pytest_ttsbench.session import BenchSession
 
 TRACE_COLUMNS = (

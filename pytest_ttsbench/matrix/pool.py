@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.engines.base import Engine, EngineContext, Target, WeightsLookup
-from pytest_ttsbench.measure import EngineThread, TrialHung
+from pytest_ttsbench.measure.trial import EngineThread, TrialHung
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pytest_ttsbench.matrix import MatrixEntry
-    from pytest_ttsbench.results import Trial
+    from pytest_ttsbench.matrix.targets import MatrixEntry
+    from pytest_ttsbench.results.model import Trial
 
 
 class EngineLoadError(RuntimeError):

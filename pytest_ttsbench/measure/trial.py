@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from pytest_ttsbench import audio
-from pytest_ttsbench.prompts import split_sentences
-from pytest_ttsbench.results import Trial
+from pytest_ttsbench.measure import audio
+from pytest_ttsbench.measure.prompts import split_sentences
+from pytest_ttsbench.results.model import Trial
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -223,7 +223,7 @@ class TrialPlan:
 
 def precise_enough(latencies_ms: Sequence[float], precision: float) -> bool:
     """Adaptive stop rule: the 95% CI half-width of the median within ``precision``."""
-    from pytest_ttsbench.stats import median_ci, percentile
+    from pytest_ttsbench.results.stats import median_ci, percentile
 
     if len(latencies_ms) < 6:  # below 6 the median CI cannot reach 95%
         return False

@@ -1,7 +1,7 @@
 """Cold start in a fresh process: import, load and first synthesis, the numbers a
 serverless deployment pays on every scale-up. Pure: no pytest.
 
-The parent sends a JSON job on stdin to ``python -m pytest_ttsbench.coldstart``; the
+The parent sends a JSON job on stdin to ``python -m pytest_ttsbench.measure.coldstart``; the
 child imports the adapter, loads it, runs one trial and prints one JSON line. Both
 read ``perf_counter_ns`` (CLOCK_MONOTONIC on Linux, mach time on macOS: one clock for
 every process), so "spawn to first audio" spans the interpreter start too.
@@ -25,9 +25,9 @@ from pytest_ttsbench.engines.base import (
     Target,
     WeightsLookup,
 )
-from pytest_ttsbench.results import Trial
+from pytest_ttsbench.results.model import Trial
 
-CHILD_MODULE = "pytest_ttsbench.coldstart"
+CHILD_MODULE = "pytest_ttsbench.measure.coldstart"
 
 
 class ColdStartError(RuntimeError):
@@ -109,7 +109,7 @@ def run(job_data: dict[str, Any], timeout_s: float) -> dict[str, Any]:
 
 def child(data: dict[str, Any]) -> dict[str, Any]:
     """In the fresh process: import, load, one trial."""
-    from pytest_ttsbench.measure import build_trial, capture, producer
+    from pytest_ttsbench.measure.trial import build_trial, capture, producer
 
     start = time.perf_counter_ns()
     module_name, _, attr = str(data["engine"]).partition(":")

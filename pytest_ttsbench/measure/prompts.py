@@ -28,7 +28,9 @@ class Prompt:
 @cache
 def presets() -> dict[str, Prompt]:
     raw = tomllib.loads(
-        resources.files("pytest_ttsbench").joinpath("prompts.toml").read_text(encoding="utf-8")
+        resources.files("pytest_ttsbench.measure")
+        .joinpath("prompts.toml")
+        .read_text(encoding="utf-8")
     )
     return {
         name: Prompt(

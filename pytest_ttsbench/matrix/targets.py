@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_ttsbench.engines.registry import EngineRegistry
-    from pytest_ttsbench.hardware import Hardware
+    from pytest_ttsbench.matrix.hardware import Hardware
     from pytest_ttsbench.settings import Settings
 
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ttsbench import audio, memory, prompts
 from pytest_ttsbench.engines.base import SynthesisOptions
-from pytest_ttsbench.measure import (
+from pytest_ttsbench.measure import audio, memory, prompts
+from pytest_ttsbench.measure.trial import (
     TrialHung,
     TrialPlan,
     build_trial,
@@ -25,7 +25,7 @@ from pytest_ttsbench.measure import (
     plan_trials,
     producer,
 )
-from pytest_ttsbench.results import BenchResult, Trial
+from pytest_ttsbench.results.model import BenchResult, Trial
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from pytest_ttsbench.pool import EngineHandle
+    from pytest_ttsbench.matrix.pool import EngineHandle
     from pytest_ttsbench.session import BenchSession
 
 
@@ -299,7 +299,7 @@ class TTSBench:
         Poisson arrivals at that fraction of the rate one request at a time sustains.
         Latency counts from the scheduled start; issue lag is reported apart.
         """
-        from pytest_ttsbench import load
+        from pytest_ttsbench.measure import load
 
         engine = self.handle.engine
         if not engine.capabilities.thread_safe:
@@ -378,7 +378,7 @@ class TTSBench:
         self, prompt: str = "short", *, runs: int = 3, mode: str | None = None, **extra: Any
     ) -> BenchResult:
         """Import, load and first synthesis in a fresh process, ``runs`` times."""
-        from pytest_ttsbench import coldstart
+        from pytest_ttsbench.measure import coldstart
 
         handle = self.handle
         path = coldstart.engine_path(handle.entry.spec)

@@ -1,6 +1,6 @@
 """How exact is the harness? Ground truth and per-chunk overhead, on the synthetic engine.
 
-    python -m pytest_ttsbench.selfcheck [--trials 15] [--chunks 4000]
+    python -m pytest_ttsbench.tools.selfcheck [--trials 15] [--chunks 4000]
 
 Ground truth: the synthetic engine hands chunks over at busy-waited offsets, so each
 reported timing has a known true value; the error is measured minus true. Overhead:
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pytest_ttsbench.engines.base import EngineContext, SynthesisOptions, Target, WeightsLookup
 from pytest_ttsbench.engines.synthetic import SyntheticEngine
-from pytest_ttsbench.measure import EngineThread, build_trial, capture
-from pytest_ttsbench.memory import RssSampler
+from pytest_ttsbench.measure.memory import RssSampler
+from pytest_ttsbench.measure.trial import EngineThread, build_trial, capture
 
 TEXT = "Thank you for calling. Your order shipped this morning and arrives on Thursday."
 
@@ -91,7 +91,7 @@ def overhead_per_chunk_us(chunks: int = 4000, repeats: int = 7) -> tuple[float, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_ttsbench.selfcheck")
+    parser = argparse.ArgumentParser(prog="python -m pytest_ttsbench.tools.selfcheck")
     parser.add_argument("--trials", type=int, default=15)
     parser.add_argument("--chunks", type=int, default=4000)
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.measure import Chunked, TrialHung, as_audio
+from pytest_ttsbench.measure.trial import Chunked, TrialHung, as_audio
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

@@ -1,6 +1,6 @@
 """Does the plugin measure what a bare loop measures? Kokoro ONNX on this machine.
 
-    python -m pytest_ttsbench.fidelity [--trials 9] [--prompt medium]
+    python -m pytest_ttsbench.tools.fidelity [--trials 9] [--prompt medium]
 
 Runs the real plugin (pytest, the tts_bench fixture, the engine thread, the memory
 sampler) on kokoro-onnx-cpu with whole-utterance synthesis, then, in the same process
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench import prompts
+from pytest_ttsbench.measure import prompts
 from pytest_ttsbench.session import result_from_report
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.results import BenchResult
+    from pytest_ttsbench.results.model import BenchResult
 
 
 class _Collect:
@@ -94,7 +94,7 @@ def bare_run(result: BenchResult, text: str, trials: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_ttsbench.fidelity")
+    parser = argparse.ArgumentParser(prog="python -m pytest_ttsbench.tools.fidelity")
     parser.add_argument("--trials", type=int, default=9)
     parser.add_argument("--prompt", default="medium")
     parser.add_argument(

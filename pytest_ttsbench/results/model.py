@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.stats import STATISTICS, Summary, summarize
+from pytest_ttsbench.results.stats import STATISTICS, Summary, summarize
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -41,9 +41,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.report.results_json import load_results_file
-from pytest_ttsbench.results import ALIASES, POOLED, SCALARS, SERIES, BenchResult
-from pytest_ttsbench.stats import (
+from pytest_ttsbench.results.files import load_results_file
+from pytest_ttsbench.results.model import ALIASES, POOLED, SCALARS, SERIES, BenchResult
+from pytest_ttsbench.results.stats import (
     CI_LEVEL,
     STATISTICS,
     compare,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
 DEFAULT_GATES_PATH = Path(__file__).with_name("default_gates.toml")
-_DEFAULT_SHOWN = "pytest_ttsbench/default_gates.toml"  # short and the same on every machine
+_DEFAULT_SHOWN = "pytest_ttsbench/gates/default_gates.toml"  # short and the same on every machine
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 MATCH_KEYS = ("model", "backend", "device", "variant", "hardware", "suite", "test", "prompt")
