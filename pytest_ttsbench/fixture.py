@@ -7,13 +7,13 @@ The shapes follow pytest-benchmark where users already know them: call it, read
 
 from __future__ import annotations
 
-import os
 import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_ttsbench.benchmark_bridge import feed_pytest_benchmark
 from pytest_ttsbench.engines.base import SynthesisOptions
 from pytest_ttsbench.measure import audio, memory, prompts
 from pytest_ttsbench.measure.trial import (
@@ -272,11 +272,13 @@ class TTSBench:
         result.summarize()
         keeper = self.session.gatekeeper
         verdicts = keeper.verdicts(self.request.node, result)
-        result.gates = [v.as_dict() for v in verdicts]
+        result.gates = list(verdicts)
         self.result = result
         self.session.record(self.request, result, self.extra_info)
         self._save_audio(result)
-        self._feed_pytest_benchmark(result)
+        feed_pytest_benchmark(
+            self.request, self.session.replay_clock(self.request.node), result, self.extra_info
+        )
         self._fail_on_invalid_trials(result)
         keeper.enforce(result, verdicts)
         return result
@@ -464,7 +466,7 @@ class TTSBench:
             if ratio > max_speedup:
                 self._finish_quietly(result)
                 pytest.fail(
-                    f"{result.target['id']}: a repeated prompt ran x{ratio:.2f} faster than "
+                    f"{result.target.id}: a repeated prompt ran x{ratio:.2f} faster than "
                     f"unique ones (RTF p50 {statistics.median(repeated):.3f} vs "
                     f"{statistics.median(unique):.3f}): the engine caches, so benchmarks "
                     "that repeat one prompt overstate its speed; use unique prompts",
@@ -486,7 +488,7 @@ class TTSBench:
                 f"  {t.kind} trial {t.index}: " + (t.error or "; ".join(t.problems)) for t in bad
             ]
             pytest.fail(
-                f"{result.target['id']} [{result.prompt}]: "
+                f"{result.target.id} [{result.prompt}]: "
                 f"{len(bad)} trial(s) invalid, left out of the statistics:\n" + "\n".join(lines),
                 pytrace=False,
             )
@@ -499,70 +501,7 @@ class TTSBench:
         for i, clip in enumerate(self.audio):
             audio.write_wav(folder / f"{stem}-trial{i}.wav", clip, self.handle.engine.sample_rate)
 
-    def _feed_pytest_benchmark(self, result: BenchResult) -> None:
-        """Hand the measured latencies to pytest-benchmark, timed by a replay clock."""
-        clock = self.session.replay_clock(self.request.node)
-        if clock is None or not result.series("latency_ms"):
-            return
-        bench = self.request.getfixturevalue("benchmark")
-        bench.extra_info.update(_benchmark_extra(result), **self.extra_info)
-        latencies = [v / 1e3 for v in result.series("latency_ms")]
-        clock.load(latencies)
-        bench.pedantic(clock.advance, rounds=len(latencies), iterations=1, warmup_rounds=0)
-
-
-def _benchmark_extra(result: BenchResult) -> dict[str, Any]:
-    keys = (
-        "ttfa_ms.p50",
-        "ttfa_ms.p95",
-        "latency_ms.p50",
-        "rtf.p50",
-        "rtfx.p50",
-        "audio_s.p50",
-        "peak_rss_mb",
-        "accel_peak_mb",
-        "load_s",
-        "cold_ttfa_ms",
-    )
-    info: dict[str, Any] = {"tts_" + k.replace(".", "_"): result.metric(k) for k in keys}
-    info["tts_target"] = result.target["id"]
-    info["tts_stream_mode"] = result.stream_mode
-    info["tts_rtf_direction"] = "lower is better"
-    return info
-
-
-class ReplayClock:
-    """A pytest-benchmark timer that replays latencies the harness already measured.
-
-    pytest-benchmark reads ``timer()`` around each round's target; the target
-    ``advance`` moves the clock by the next measured latency, so its statistics are
-    exactly our trials, not a re-measurement of a no-op.
-    """
-
-    __name__ = "ttsbench_replay_clock"
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._pending: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def load(self, latencies_s: list[float]) -> None:
-        self._pending = list(latencies_s)
-
-    def advance(self) -> None:
-        if self._pending:
-            self.now += self._pending.pop(0)
-
 
 def _safe(text: str) -> str:
     keep = [c if c.isalnum() or c in "-_." else "_" for c in text]
     return "".join(keep).strip("_")[:150] or "test"
-
-
-def xdist_workers() -> int:
-    try:
-        return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
-    except ValueError:
-        return 0

@@ -18,9 +18,10 @@ from pytest_ttsbench.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pytest_ttsbench.engines.base import Target
     from pytest_ttsbench.matrix.hardware import Hardware
     from pytest_ttsbench.results.model import BenchResult
+    from pytest_ttsbench.results.target import Target
+    from pytest_ttsbench.results.verdict import Verdict
 
 MARKER = "tts_gate"
 
@@ -75,17 +76,17 @@ class GateKeeper:
         context = gates.GateContext.from_result(result)
         return gates.required_trials(self.gates, context, requested, cap, self.markers(node))
 
-    def verdicts(self, node: pytest.Item, result: BenchResult) -> list[gates.Verdict]:
+    def verdicts(self, node: pytest.Item, result: BenchResult) -> list[Verdict]:
         found = gates.evaluate(self.gates, result, self.markers(node))
         if self.baseline is not None:
             found += gates.compare_baseline(result, self.baseline, self.settings.max_regression)
         return found
 
-    def enforce(self, result: BenchResult, verdicts: list[gates.Verdict]) -> None:
+    def enforce(self, result: BenchResult, verdicts: list[Verdict]) -> None:
         """Fail or mark inconclusive, after the result has been recorded."""
         if not verdicts or self.settings.gates_mode == "warn":
             return
-        where = f"{result.target['id']} [{result.prompt}]"
+        where = f"{result.target.id} [{result.prompt}]"
         if gates.should_fail(verdicts, self.settings.gates_mode):
             broken = sum(v.outcome == "fail" for v in verdicts)
             pytest.fail(

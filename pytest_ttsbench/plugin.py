@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from pytest_ttsbench import hookspec
-from pytest_ttsbench.engines.base import Target
+from pytest_ttsbench.benchmark_bridge import ReplayClock
 from pytest_ttsbench.engines.registry import EngineRegistry, RegistryError
-from pytest_ttsbench.fixture import ReplayClock, TTSBench
+from pytest_ttsbench.fixture import TTSBench
 from pytest_ttsbench.gatekeeper import GateKeeper
 from pytest_ttsbench.matrix.hardware import detect
 from pytest_ttsbench.matrix.pool import EngineHandle, EngineLoadError
 from pytest_ttsbench.matrix.targets import SelectionError, build, is_selected, validate_selection
 from pytest_ttsbench.measure import prompts
+from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.session import BenchSession, cache_dir
 from pytest_ttsbench.settings import OPTIONS, SettingsError, resolve
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ttsbench import __version__
-from pytest_ttsbench.fixture import ReplayClock, xdist_workers
+from pytest_ttsbench.benchmark_bridge import ReplayClock, xdist_workers
 from pytest_ttsbench.matrix.pool import EnginePool
 from pytest_ttsbench.results.model import BenchResult
 
@@ -117,7 +117,7 @@ class BenchSession:
         target = handle.target
         module = request.node.module.__name__.rpartition(".")[2] if request.node.module else ""
         return BenchResult(
-            target=target.as_dict(),
+            target=target,
             test=request.node.nodeid,
             suite=module.removeprefix(SUITE_PREFIX) or "custom",
             prompt=prep.prompt.name,

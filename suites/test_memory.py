@@ -31,7 +31,7 @@ def test_no_leak(tts_bench: TTSBench) -> None:
     slope = result.rss_slope_mb
     assert slope is not None
     assert slope <= LEAK_BOUND_MB, (
-        f"{result.target['id']}: RSS grows {slope:.2f} MiB per synthesis over "
+        f"{result.target.id}: RSS grows {slope:.2f} MiB per synthesis over "
         f"{result.n} runs (bound {LEAK_BOUND_MB} MiB; readings "
         f"{[round(v) for v in result.details['rss_after_trials_mb']]})"
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from pytest_ttsbench.results.target import Target
+
     AudioArray = npt.NDArray[np.float32]
 
 BACKENDS = ("pt", "mlx", "onnx")
@@ -29,36 +31,6 @@ class EngineError(RuntimeError):
 
 class WeightsNotFound(EngineError):
     """Raised by ``load()`` when the weights vanished between collection and load."""
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    """One benchmarked configuration: model x backend x device x variant."""
-
-    model: str
-    backend: str
-    device: str
-    variant: str
-    default_variant: bool = True
-
-    @property
-    def id(self) -> str:
-        base = f"{self.model}-{self.backend}-{self.device}"
-        return base if self.default_variant else f"{base}-{self.variant}"
-
-    @property
-    def pair(self) -> str:
-        return f"{self.model}-{self.backend}"
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "model": self.model,
-            "backend": self.backend,
-            "device": self.device,
-            "variant": self.variant,
-            "default_variant": self.default_variant,
-        }
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from pytest_ttsbench.engines.base import (
     EngineContext,
     EngineError,
     SynthesisOptions,
-    Target,
     WeightsLookup,
     WeightsNotFound,
     WeightsQuery,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from pytest_ttsbench.engines.base import AudioArray
+    from pytest_ttsbench.results.target import Target
 
 SAMPLE_RATE = 24000
 START_SPEECH, STOP_SPEECH, SILENCE = 6561, 6562, 4299

@@ -23,7 +23,6 @@ from pytest_ttsbench.engines.base import (
     EngineContext,
     EngineError,
     SynthesisOptions,
-    Target,
     WeightsLookup,
     WeightsNotFound,
     WeightsQuery,
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_ttsbench.engines.base import AudioArray
+    from pytest_ttsbench.results.target import Target
 
 STREAMING_DIST = "chatterbox-streaming"
 

@@ -29,13 +29,14 @@ from pytest_ttsbench.engines.base import (
     Engine,
     EngineError,
     SynthesisOptions,
-    Target,
     WeightsLookup,
     WeightsQuery,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from pytest_ttsbench.results.target import Target
 
 MODEL_FILES = {
     "fp32": "kokoro-v1.0.onnx",

@@ -19,7 +19,6 @@ from pytest_ttsbench.engines.base import (
     EngineContext,
     EngineError,
     SynthesisOptions,
-    Target,
     WeightsLookup,
     WeightsNotFound,
     WeightsQuery,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pytest_ttsbench.engines.base import AudioArray
+    from pytest_ttsbench.results.target import Target
 
 REPO = "hexgrad/Kokoro-82M"
 MODEL_FILE = "kokoro-v1_0.pth"

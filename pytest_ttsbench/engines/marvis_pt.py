@@ -20,7 +20,6 @@ from pytest_ttsbench.engines.base import (
     EngineContext,
     EngineError,
     SynthesisOptions,
-    Target,
     WeightsLookup,
     WeightsNotFound,
     WeightsQuery,
@@ -31,6 +30,7 @@ from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
     from pytest_ttsbench.engines.base import AudioArray
+    from pytest_ttsbench.results.target import Target
 
 REPOS = (
     "Marvis-AI/marvis-tts-250m-v0.2-transformers",

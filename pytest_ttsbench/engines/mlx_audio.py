@@ -25,7 +25,6 @@ from pytest_ttsbench.engines.base import (
     EngineContext,
     EngineError,
     SynthesisOptions,
-    Target,
     WeightsLookup,
     WeightsNotFound,
     WeightsQuery,
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_ttsbench.engines.base import AudioArray
+    from pytest_ttsbench.results.target import Target
 
 S3_TOKENIZER = ("mlx-community/S3TokenizerV2", "model.safetensors")
 _QUANT = ("fp16", "8bit", "6bit", "4bit")

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.engines.base import Target, WeightsLookup, WeightsQuery
+from pytest_ttsbench.engines.base import WeightsLookup, WeightsQuery
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from pytest_ttsbench.results.target import Target
 
 
 def hf_cache_dir(env: Mapping[str, str]) -> Path:

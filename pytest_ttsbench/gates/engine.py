@@ -51,6 +51,7 @@ from pytest_ttsbench.results.stats import (
     quantile_lower_bound,
     quantile_upper_bound,
 )
+from pytest_ttsbench.results.verdict import Verdict, format_bound
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -121,8 +122,8 @@ class Bound:
 
     def text(self) -> str:
         if self.op == "in":
-            return f"{self.name} in [{_num(self.value)}, {_num(self.high)}]"
-        return f"{self.name} {self.op} {_num(self.value)}"
+            return f"{self.name} in [{format_bound(self.value)}, {format_bound(self.high)}]"
+        return f"{self.name} {self.op} {format_bound(self.value)}"
 
     def holds(self, x: float) -> bool:
         if self.op == "in":
@@ -178,16 +179,11 @@ class GateContext:
     @classmethod
     def from_result(cls, result: BenchResult) -> GateContext:
         t = result.target
-
-        def get(key: str) -> str | None:
-            value = t.get(key)
-            return None if value is None else str(value)
-
         return cls(
-            model=get("model"),
-            backend=get("backend"),
-            device=get("device"),
-            variant=get("variant"),
+            model=t.model,
+            backend=t.backend,
+            device=t.device,
+            variant=t.variant,
             hardware=result.hardware,
             suite=result.suite,
             test=result.test,
@@ -711,52 +707,6 @@ def required_trials(
 # ---- verdicts ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """One gate on one test. Serializes to a plain JSON dict."""
-
-    metric: str
-    statistic: str  # "" for a scalar
-    operator: str
-    bound: float
-    observed: float | None
-    n: int | None
-    outcome: str  # pass, fail or inconclusive
-    origin: str  # "gates.toml:12", "marker on test_x", "baseline base.json"
-    reason: str
-    bound_high: float | None = None  # the high end of "in [lo, hi]"
-    ci_low: float | None = None  # 95% CI of the gated statistic, where one exists
-    ci_high: float | None = None
-    note: str | None = None  # "within noise: ...", contention, improvements
-    informational: bool = False  # shown, never judged (e.g. no baseline for this key)
-    baseline: float | None = None  # baseline median, for baseline verdicts
-    p_value: float | None = None
-
-    @property
-    def name(self) -> str:
-        return f"{self.metric}.{self.statistic}" if self.statistic else self.metric
-
-    def bound_text(self) -> str:
-        if not self.operator:
-            return "-"
-        if self.operator == "in":
-            return f"in [{_num(self.bound)}, {_num(self.bound_high)}]"
-        return f"{self.operator} {_num(self.bound)}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Verdict:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-def _num(x: float | None) -> str:
-    """A bound as the user wrote it: 500, 0.6, -1."""
-    return "-" if x is None else f"{x:g}"
-
-
 def _fmt(x: float | None) -> str:
     """An observed value, to about four significant digits, without exponents."""
     if x is None:
@@ -822,13 +772,13 @@ def _noise_note(
             continue
         if low is not None and high is not None and low <= edge <= high:
             return (
-                f"within noise: the bound {_num(edge)} lies inside the 95% CI "
+                f"within noise: the bound {format_bound(edge)} lies inside the 95% CI "
                 f"[{_fmt(low)}, {_fmt(high)}] of {bound.name}; a rerun may flip it"
             )
         if cv is not None and abs(edge - observed) < cv * abs(observed):
             return (
                 f"within noise: {bound.name} is {_fmt(abs(edge - observed))} from the "
-                f"bound {_num(edge)}, less than one CV ({cv:.1%}) of the observed value"
+                f"bound {format_bound(edge)}, less than one CV ({cv:.1%}) of the observed value"
             )
     return None
 
@@ -906,11 +856,11 @@ def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
     if ok:
         reason = f"{shown}, within {bound.op} {_bound_range(bound)}"
     elif bound.op == "in":
-        reason = f"{shown}, outside [{_num(bound.value)}, {_num(bound.high)}]"
+        reason = f"{shown}, outside [{format_bound(bound.value)}, {format_bound(bound.high)}]"
     else:
         over = observed - bound.value
         pct = f" ({over / abs(bound.value):+.1%})" if bound.value else ""
-        reason = f"{shown}, breaks {bound.op} {_num(bound.value)} by {_fmt(abs(over))}{pct}"
+        reason = f"{shown}, breaks {bound.op} {format_bound(bound.value)} by {_fmt(abs(over))}{pct}"
     notes = [_noise_note(bound, observed, ci, summary.cv if summary else None)]
     if result.xdist_workers > 0 and bound.metric in _TIMING:
         notes.append(f"timed beside {result.xdist_workers} xdist workers: contended")
@@ -919,7 +869,11 @@ def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
 
 
 def _bound_range(bound: Bound) -> str:
-    return f"[{_num(bound.value)}, {_num(bound.high)}]" if bound.op == "in" else _num(bound.value)
+    return (
+        f"[{format_bound(bound.value)}, {format_bound(bound.high)}]"
+        if bound.op == "in"
+        else format_bound(bound.value)
+    )
 
 
 def evaluate(gates: GateSet, result: BenchResult, markers: Sequence[Rule] = ()) -> list[Verdict]:

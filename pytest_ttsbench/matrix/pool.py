@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.engines.base import Engine, EngineContext, Target, WeightsLookup
+from pytest_ttsbench.engines.base import Engine, EngineContext, WeightsLookup
 from pytest_ttsbench.measure.trial import EngineThread, TrialHung
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from pytest_ttsbench.matrix.targets import MatrixEntry
     from pytest_ttsbench.results.model import Trial
+    from pytest_ttsbench.results.target import Target
 
 
 class EngineLoadError(RuntimeError):

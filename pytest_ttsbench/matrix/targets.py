@@ -11,7 +11,8 @@ import importlib.util
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.engines.base import EngineSpec, Target, WeightsLookup, WeightsQuery
+from pytest_ttsbench.engines.base import EngineSpec, WeightsLookup, WeightsQuery
+from pytest_ttsbench.results.target import Target
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

@@ -22,10 +22,10 @@ from pytest_ttsbench.engines.base import (
     EngineContext,
     EngineSpec,
     SynthesisOptions,
-    Target,
     WeightsLookup,
 )
 from pytest_ttsbench.results.model import Trial
+from pytest_ttsbench.results.target import Target
 
 CHILD_MODULE = "pytest_ttsbench.measure.coldstart"
 

@@ -51,7 +51,7 @@ def chunk_trace_csv(results: list[BenchResult]) -> str:
                 writer.writerow(
                     [
                         result.test,
-                        result.target["id"],
+                        result.target.id,
                         result.prompt,
                         result.stream_mode,
                         trial.index,
@@ -109,7 +109,7 @@ def terminal_summary(session: BenchSession, reporter: pytest.TerminalReporter) -
         reporter.write_line(line)
     for result in session.results:
         for note in result.details.get("notes", []):
-            reporter.write_line(f"note: {result.target['id']} [{result.prompt}]: {note}")
+            reporter.write_line(f"note: {result.target.id} [{result.prompt}]: {note}")
     for line in session.doc_lines:
         reporter.write_line(line)
     for label, path in session.written:
@@ -122,15 +122,14 @@ def _gate_lines(results: list[BenchResult]) -> list[str]:
     """Failures show in the test's own report; here: inconclusive, warn-mode, noise."""
     lines = []
     for result in results:
-        where = f"{result.target['id']} [{result.prompt}]"
+        where = f"{result.target.id} [{result.prompt}]"
         for v in result.gates:
-            name = f"{v['metric']}.{v['statistic']}" if v.get("statistic") else v["metric"]
-            if v["outcome"] == "inconclusive" and not v.get("informational"):
-                lines.append(f"gate inconclusive: {where}: {name}: {v['reason']}")
-            elif v["outcome"] == "fail" and result.outcome == "passed":
-                lines.append(f"gate broken (warn mode): {where}: {name}: {v['reason']}")
-            if v.get("note"):
-                lines.append(f"gate note: {where}: {name}: {v['note']}")
+            if v.outcome == "inconclusive" and not v.informational:
+                lines.append(f"gate inconclusive: {where}: {v.name}: {v.reason}")
+            elif v.outcome == "fail" and result.outcome == "passed":
+                lines.append(f"gate broken (warn mode): {where}: {v.name}: {v.reason}")
+            if v.note:
+                lines.append(f"gate note: {where}: {v.name}: {v.note}")
     return lines
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from pytest_ttsbench.results.model import BenchResult
+    from pytest_ttsbench.results.verdict import Verdict
 
 HEADERS = (
     "test",
@@ -52,7 +53,7 @@ CONTENDED_NOTE = (
 def short_test_id(result: BenchResult) -> str:
     """The test's own part of its node id: ``test_ttfa[kokoro-onnx-cpu-medium]``."""
     name = result.test.rsplit("::", 1)[-1]
-    return name or str(result.target.get("id", "?"))
+    return name or result.target.id
 
 
 def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
@@ -92,17 +93,14 @@ def terminal_table(results: Sequence[BenchResult]) -> str:
     return text
 
 
-def _gate_reason(verdict: Mapping[str, Any]) -> str:
-    for key in ("reason", "message", "detail"):
-        if verdict.get(key):
-            return str(verdict[key])
-    return str(verdict.get("metric") or verdict.get("rule") or "gate")
+def _gate_reason(verdict: Verdict) -> str:
+    return verdict.reason or verdict.name
 
 
 def github_step_summary(results: Sequence[BenchResult], *, title: str = "pytest-ttsbench") -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``: a table of results and the broken gates."""
-    failing = [(r, g) for r in results for g in r.gates if g.get("outcome") == "fail"]
-    unsure = sum(1 for r in results for g in r.gates if g.get("outcome") == "inconclusive")
+    failing = [(r, g) for r in results for g in r.gates if g.outcome == "fail"]
+    unsure = sum(1 for r in results for g in r.gates if g.outcome == "inconclusive")
     counts = [f"{len(results)} result{'s' if len(results) != 1 else ''}"]
     if failing:
         counts.append(f"{len(failing)} failing gate{'s' if len(failing) != 1 else ''}")

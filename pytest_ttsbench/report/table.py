@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from pytest_ttsbench.results.model import BenchResult
+    from pytest_ttsbench.results.verdict import Verdict
 
 Key = tuple[str, str, str]  # model (with variant), backend, hardware: normalized text
 
@@ -211,12 +212,12 @@ def fmt_s(value: float | None) -> str:
 GATE_OUTCOMES = ("pass", "fail", "inconclusive")
 
 
-def gate_verdict(gates: Sequence[Mapping[str, Any]]) -> str:
+def gate_verdict(gates: Sequence[Verdict]) -> str:
     """One word for all of a result's gate verdicts: fail beats inconclusive beats pass;
     no gate at all is "none"."""
     if not gates:
         return "none"
-    outcomes = [str(g.get("outcome", "")) for g in gates]
+    outcomes = [g.outcome for g in gates]
     for word in ("fail", "inconclusive"):
         count = outcomes.count(word)
         if count:

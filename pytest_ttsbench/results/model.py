@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.results.stats import STATISTICS, Summary, summarize
+from pytest_ttsbench.results.target import Target
+from pytest_ttsbench.results.verdict import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -127,7 +129,7 @@ class Trial:
 class BenchResult:
     """Everything one benchmark test measured for one target and one prompt."""
 
-    target: dict[str, Any]  # Target.as_dict(): id, model, backend, device, variant
+    target: Target
     test: str  # the test's node id
     suite: str  # latency, streaming, memory, ... (the suite file's stem without test_)
     prompt: str  # preset name, or "custom"
@@ -147,7 +149,7 @@ class BenchResult:
     versions: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)  # provider, threads, options
     params: dict[str, Any] = field(default_factory=dict)  # swept knobs: {"speed": 1.2}
-    gates: list[dict[str, Any]] = field(default_factory=list)  # verdicts, filled by gates
+    gates: list[Verdict] = field(default_factory=list)  # filled by the gate keeper
     outcome: str = "passed"
     xdist_workers: int = 0  # > 0: other benchmarks ran in parallel; timings contended
     summaries: dict[str, Summary] = field(default_factory=dict)
@@ -210,18 +212,18 @@ class BenchResult:
     @property
     def key(self) -> tuple[str, str, str, str]:
         """What a results-doc row and a baseline match on."""
-        model = self.target["model"]
-        tags = [] if self.target.get("default_variant", True) else [str(self.target["variant"])]
+        model = self.target.model
+        tags = [] if self.target.default_variant else [self.target.variant]
         tags += [f"{k}={v}" for k, v in sorted(self.params.items())]
         if tags:
             model = f"{model} ({', '.join(tags)})"
-        return (model, self.target["backend"], self.hardware, self.prompt)
+        return (model, self.target.backend, self.hardware, self.prompt)
 
     # ---- JSON ---------------------------------------------------------------------
     def as_dict(self, with_trials: bool = True) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
-            "target": dict(self.target),
+            "target": self.target.as_dict(),
             "test": self.test,
             "suite": self.suite,
             "prompt": self.prompt,
@@ -242,7 +244,7 @@ class BenchResult:
             "versions": dict(self.versions),
             "details": dict(self.details),
             "params": dict(self.params),
-            "gates": list(self.gates),
+            "gates": [v.as_dict() for v in self.gates],
             "outcome": self.outcome,
             "xdist_workers": self.xdist_workers,
             "trials": [t.as_dict() for t in self.trials] if with_trials else [],
@@ -254,7 +256,7 @@ class BenchResult:
         if schema != SCHEMA_VERSION:
             raise ValueError(f"result schema {schema!r} is not {SCHEMA_VERSION}")
         result = cls(
-            target=dict(d["target"]),
+            target=Target.from_dict(d["target"]),
             test=str(d["test"]),
             suite=str(d["suite"]),
             prompt=str(d["prompt"]),
@@ -274,7 +276,7 @@ class BenchResult:
             versions=dict(d.get("versions", {})),
             details=dict(d.get("details", {})),
             params=dict(d.get("params", {})),
-            gates=list(d.get("gates", [])),
+            gates=[Verdict.from_dict(v) for v in d.get("gates", [])],
             outcome=str(d.get("outcome", "passed")),
             xdist_workers=int(d.get("xdist_workers", 0)),
             summaries={k: Summary.from_dict(v) for k, v in d.get("summaries", {}).items()},

@@ -44,7 +44,7 @@ def test_entry_point_engine_joins_the_matrix(
         """
         def test_latency(tts_bench):
             result = tts_bench("short", trials=2, warmup=0)
-            assert result.target["model"] == "myvoice"
+            assert result.target.model == "myvoice"
         """
     )
     result = pytester.runpytest_subprocess(

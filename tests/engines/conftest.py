@@ -10,18 +10,17 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from pytest_ttsbench.engines.base import (
-    EngineContext,
-    Target,
-    WeightsLookup,
-    WeightsQuery,
-)
+from pytest_ttsbench.engines.base import EngineContext, WeightsLookup, WeightsQuery
 
 from .fakes.torch_fake import TorchRecorder, make_torch
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.results.target import Target
 
 Install = Callable[[Mapping[str, types.ModuleType]], None]
 

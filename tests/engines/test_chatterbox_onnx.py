@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, Target, WeightsNotFound
+from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
 from pytest_ttsbench.engines.chatterbox_onnx import (
     SILENCE,
     ChatterboxOnnxEngine,
     ChatterboxTurboOnnxEngine,
 )
+from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, context, make_files, query
 from .fakes.onnx_fake import LAYERS, Recorder, make_onnxruntime, make_tokenizers

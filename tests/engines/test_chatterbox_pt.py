@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 
 from pytest_ttsbench.engines import chatterbox_pt
-from pytest_ttsbench.engines.base import (
-    EngineError,
-    SynthesisOptions,
-    Target,
-    WeightsNotFound,
-)
+from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
 from pytest_ttsbench.engines.chatterbox_pt import ChatterboxEngine, ChatterboxTurboEngine
 from pytest_ttsbench.engines.text import dist_installed
+from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, cache_snapshot, context, make_files, query
 from .fakes.chatterbox_fake import WATERMARK_GAIN, WAV_LEVEL, Recorder, make_chatterbox

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, Target, WeightsNotFound
+from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
 from pytest_ttsbench.engines.kokoro_pt import KokoroPtEngine
 from pytest_ttsbench.engines.marvis_pt import MarvisPtEngine
+from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, context, make_files, query
 from .fakes.kokoro_transformers_fake import Recorder, make_kokoro, make_transformers

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, Target, WeightsNotFound
+from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
 from pytest_ttsbench.engines.mlx_audio import (
     ChatterboxMlxEngine,
     ChatterboxTurboMlxEngine,
     KokoroMlxEngine,
     MarvisMlxEngine,
 )
+from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, cache_snapshot, context, make_files, query
 from .fakes.mlx_fake import Recorder, make_mlx, make_mlx_audio

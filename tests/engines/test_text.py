@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.engines.base import EngineError, Target, WeightsLookup
+from pytest_ttsbench.engines.base import EngineError, WeightsLookup
 from pytest_ttsbench.engines.text import (
     Knobs,
     also_needs,
@@ -17,6 +17,7 @@ from pytest_ttsbench.engines.text import (
     weights_folder,
 )
 from pytest_ttsbench.engines.weights import find
+from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, cache_snapshot, make_files, query
 

@@ -149,7 +149,8 @@ def test_adapters_import_nothing_heavy() -> None:
     code = """
 import sys
 from pathlib import Path
-from pytest_ttsbench.engines.base import Target, WeightsQuery
+from pytest_ttsbench.engines.base import WeightsQuery
+from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.engines import chatterbox_pt, chatterbox_onnx, kokoro_pt, marvis_pt
 from pytest_ttsbench.engines import mlx_audio as adapter
 q = WeightsQuery(explicit={}, env={"HF_HUB_CACHE": "/nonexistent"}, cache_dir=Path("."))

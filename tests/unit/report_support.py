@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_ttsbench.results.model import BenchResult, Trial
+from pytest_ttsbench.results.target import Target
+from pytest_ttsbench.results.verdict import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,7 +29,7 @@ def make_result(
     variant: str = "int8",
     default_variant: bool = True,
     stream_mode: str = "native",
-    gates: Sequence[dict[str, Any]] = (),
+    gates: Sequence[Verdict] = (),
     accel_peak_mb: float | None = None,
     peak_rss_mb: float | None = 812.4,
     load_s: float | None = 1.234,
@@ -35,14 +37,7 @@ def make_result(
     xdist_workers: int = 0,
 ) -> BenchResult:
     """A result with one measured trial per latency; TTFA is ``ttfa_ratio`` of it."""
-    target = {
-        "id": f"{model}-{backend}-{device}" + ("" if default_variant else f"-{variant}"),
-        "model": model,
-        "backend": backend,
-        "device": device,
-        "variant": variant,
-        "default_variant": default_variant,
-    }
+    target = Target(model, backend, device, variant, default_variant)
     trials = []
     for i, latency in enumerate(latencies_ms):
         ttfa = latency * ttfa_ratio
@@ -65,7 +60,7 @@ def make_result(
         )
     result = BenchResult(
         target=target,
-        test=f"suites/test_{suite}.py::test_{suite}[{target['id']}-{prompt}]",
+        test=f"suites/test_{suite}.py::test_{suite}[{target.id}-{prompt}]",
         suite=suite,
         prompt=prompt,
         text_chars=120,
@@ -99,6 +94,11 @@ def assert_golden(name: str, text: str) -> None:
     assert text == expected, f"differs from {path} (TTSBENCH_UPDATE_GOLDEN=1 to accept)"
 
 
+def verdict(outcome: str, reason: str = "") -> Verdict:
+    """A gate verdict with only the fields the report reads."""
+    return Verdict("ttfa_ms", "p95", "<=", 300.0, None, None, outcome, "gates.toml:1", reason)
+
+
 def sample_results() -> list[BenchResult]:
     """A small, varied run: CPU, GPU with a failing gate, a variant, a contended row."""
     return [
@@ -112,7 +112,7 @@ def sample_results() -> list[BenchResult]:
             accel_peak_mb=3120.0,
             latencies_ms=[900.0, 950.0, 1000.0, 1100.0, 1250.0],
             versions={"chatterbox-tts": "0.1.7", "torch": "2.6.0"},
-            gates=[{"outcome": "pass"}, {"outcome": "fail", "reason": "ttfa_ms.p95 312 > 300"}],
+            gates=[verdict("pass"), verdict("fail", "ttfa_ms.p95 312 > 300")],
         ),
         make_result(variant="fp32", default_variant=False, xdist_workers=2),
         make_result(
@@ -122,7 +122,7 @@ def sample_results() -> list[BenchResult]:
             device="gpu",
             stream_mode="sentence",
             suite="streaming",
-            gates=[{"outcome": "inconclusive"}],
+            gates=[verdict("inconclusive")],
             versions={"mlx-audio": "0.6.2"},
         ),
     ]

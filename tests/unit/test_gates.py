@@ -18,7 +18,6 @@ from pytest_ttsbench.gates.engine import (
     GateError,
     GateFileError,
     GateSet,
-    Verdict,
     compare_baseline,
     evaluate,
     explain,
@@ -30,6 +29,8 @@ from pytest_ttsbench.gates.engine import (
     should_fail,
 )
 from pytest_ttsbench.results.model import BenchResult, Trial
+from pytest_ttsbench.results.target import Target
+from pytest_ttsbench.results.verdict import Verdict
 
 KOKORO_TEST = "suites/test_latency.py::test_latency[kokoro-onnx-cpu-short]"
 CPU = "AMD EPYC 7B13 (2 cores)"
@@ -63,14 +64,7 @@ def make_result(
         )
         for i in range(n)
     ]
-    target = {
-        "id": f"{model}-{backend}-{device}",
-        "model": model,
-        "backend": backend,
-        "device": device,
-        "variant": variant,
-        "default_variant": True,
-    }
+    target = Target(model, backend, device, variant)
     result = BenchResult(
         target=target,
         test=test,

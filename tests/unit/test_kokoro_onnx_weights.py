@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.engines.base import EngineError, Target, WeightsQuery
+from pytest_ttsbench.engines.base import EngineError, WeightsQuery
 from pytest_ttsbench.engines.kokoro_onnx import KokoroOnnxEngine, assemble
+from pytest_ttsbench.results.target import Target
 
 if TYPE_CHECKING:
     from pathlib import Path

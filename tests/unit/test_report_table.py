@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_ttsbench.report import table as tb
+from tests.unit import report_support as rs
 from tests.unit.report_support import make_result
 
 
@@ -84,7 +85,7 @@ def test_column_names_are_matched_loosely(header: str, cid: str | None) -> None:
     ],
 )
 def test_gate_verdict(outcomes: list[str], verdict: str) -> None:
-    assert tb.gate_verdict([{"outcome": o} for o in outcomes]) == verdict
+    assert tb.gate_verdict([rs.verdict(o) for o in outcomes]) == verdict
 
 
 def test_formats() -> None:
