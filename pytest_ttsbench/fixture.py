@@ -16,8 +16,8 @@ import pytest
 from pytest_ttsbench.benchmark_bridge import feed_pytest_benchmark
 from pytest_ttsbench.engines.base import SynthesisOptions
 from pytest_ttsbench.measure import audio, memory, prompts
+from pytest_ttsbench.measure.engine_thread import TrialHung
 from pytest_ttsbench.measure.trial import (
-    TrialHung,
     TrialPlan,
     build_trial,
     capture,

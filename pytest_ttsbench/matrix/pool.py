@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.engines.base import Engine, EngineContext, WeightsLookup
-from pytest_ttsbench.measure.trial import EngineThread, TrialHung
+from pytest_ttsbench.measure.engine_thread import EngineThread, TrialHung
 
 if TYPE_CHECKING:
     from pathlib import Path

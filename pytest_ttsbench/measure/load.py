@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.measure.trial import Chunked, TrialHung, as_audio
+from pytest_ttsbench.measure.engine_thread import TrialHung
+from pytest_ttsbench.measure.trial import Chunked, as_audio
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

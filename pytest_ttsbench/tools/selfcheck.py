@@ -18,8 +18,9 @@ from pathlib import Path
 
 from pytest_ttsbench.engines.base import EngineContext, SynthesisOptions, WeightsLookup
 from pytest_ttsbench.engines.synthetic import SyntheticEngine
+from pytest_ttsbench.measure.engine_thread import EngineThread
 from pytest_ttsbench.measure.memory import RssSampler
-from pytest_ttsbench.measure.trial import EngineThread, build_trial, capture
+from pytest_ttsbench.measure.trial import build_trial, capture
 from pytest_ttsbench.results.target import Target
 
 TEXT = "Thank you for calling. Your order shipped this morning and arrives on Thursday."

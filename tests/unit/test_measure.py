@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from pytest_ttsbench.measure import engine_thread
 from pytest_ttsbench.measure import trial as measure
 
 SR = 1000  # 1 sample = 1 ms keeps the arithmetic readable
@@ -68,15 +69,15 @@ def test_capture_stamps_every_chunk_in_order() -> None:
 
 
 def test_engine_thread_runs_on_one_thread_and_times_out() -> None:
-    worker = measure.EngineThread("t")
+    worker = engine_thread.EngineThread("t")
     names = {worker.call(lambda: threading.current_thread().name) for _ in range(3)}
     assert names == {"ttsbench-t"}
     with pytest.raises(ValueError, match="boom"):
         worker.call(lambda: (_ for _ in ()).throw(ValueError("boom")))
     gate = threading.Event()
-    with pytest.raises(measure.TrialHung):
+    with pytest.raises(engine_thread.TrialHung):
         worker.call(gate.wait, timeout_s=0.05)
-    with pytest.raises(measure.TrialHung, match="abandoned"):
+    with pytest.raises(engine_thread.TrialHung, match="abandoned"):
         worker.call(lambda: 1)
     gate.set()
 
