@@ -1,17 +1,53 @@
 """The pytest-benchmark bridge: when that plugin is active (and not under xdist, where
 it disables itself), a benchmark's measured latencies also feed its ``benchmark``
 fixture through a replay clock, so ``--benchmark-json`` and ``--benchmark-compare``
-see the harness's own trials, with the TTS metrics in ``extra_info``."""
+see the harness's own trials, with the TTS metrics in ``extra_info``.
+
+plugin.py registers a :class:`BenchmarkBridge` only when pytest-benchmark is loaded;
+without it nothing here runs.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import pytest
+import pytest
 
+if TYPE_CHECKING:
     from pytest_ttsbench.results.model import BenchResult
+
+BRIDGE_NAME = "ttsbench-benchmark-bridge"
+BENCH_FIXTURE = "tts_bench"  # the fixture that calls feed_pytest_benchmark
+
+
+class BenchmarkBridge:
+    """Marks each tts_bench item with a replay clock as its pytest-benchmark timer."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.clocks: dict[str, ReplayClock] = {}
+
+    @pytest.hookimpl(trylast=True)  # after plugin.py has deselected what is not run
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if self._feeds(item):
+                clock = ReplayClock()
+                self.clocks[item.nodeid] = clock
+                item.add_marker(pytest.mark.benchmark(timer=clock))
+
+    def replay_clock(self, node: pytest.Item) -> ReplayClock | None:
+        return self.clocks.get(node.nodeid)
+
+    def _feeds(self, item: pytest.Item) -> bool:
+        """Only benchmarks, only when pytest-benchmark runs, never over a user's timer."""
+        if BENCH_FIXTURE not in getattr(item, "fixturenames", ()):
+            return False
+        option = self.config.getoption
+        if option("benchmark_disable", False) or option("benchmark_skip", False):
+            return False
+        marker = item.get_closest_marker("benchmark")
+        return marker is None or "timer" not in marker.kwargs
 
 
 class ReplayClock:

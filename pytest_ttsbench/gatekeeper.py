@@ -1,4 +1,4 @@
-"""Gates as part of each test's verdict: the pytest side of gates.py.
+"""Gates as part of each test's verdict: the pytest side of the pytest_ttsbench.gates package.
 
 A broken bound fails the test with a table (metric, statistic, observed, bound, n,
 95% CI, rule); a gate that cannot be judged (too few trials, not measured) makes the
@@ -12,24 +12,31 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.gates import engine as gates
+from pytest_ttsbench.gates.baseline import Baseline, compare_baseline, load_baseline
+from pytest_ttsbench.gates.files import load_gates
+from pytest_ttsbench.gates.judging import evaluate, should_fail
+from pytest_ttsbench.gates.matching import GateContext
+from pytest_ttsbench.gates.matching import explain as explain_gates
+from pytest_ttsbench.gates.rules import GateError, GateSet, Rule, marker_rule
+from pytest_ttsbench.gates.samples import plan_trials
+from pytest_ttsbench.gates.table import format_table
+from pytest_ttsbench.results.keys import suite_name
+from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from pytest_ttsbench.matrix.hardware import Hardware
     from pytest_ttsbench.results.model import BenchResult
-    from pytest_ttsbench.results.target import Target
     from pytest_ttsbench.results.verdict import Verdict
 
 MARKER = "tts_gate"
 
 
 class GateKeeper:
-    def __init__(
-        self, settings: Settings, gate_set: gates.GateSet, baseline: gates.Baseline | None
-    ) -> None:
+    def __init__(self, settings: Settings, gate_set: GateSet, baseline: Baseline | None) -> None:
         self.settings = settings
         self.gates = gate_set
         self.baseline = baseline
@@ -38,7 +45,7 @@ class GateKeeper:
     def from_settings(cls, settings: Settings, rootdir: Path) -> GateKeeper:
         """Load the gate file and baseline once; a bad file is a usage error (exit 4)."""
         if not settings.gates_enabled:
-            return cls(settings, gates.GateSet(), None)
+            return cls(settings, GateSet(), None)
         if settings.baseline is not None and settings.baseline.suffix.lower() == ".md":
             # The doc keeps medians, not trials: nothing to run a significance test on.
             raise SettingsError(
@@ -47,39 +54,43 @@ class GateKeeper:
                 "JSON its rows came from (.ttsbench/results-*.json, or a CI artifact)"
             )
         try:
-            gate_set = gates.load_gates(
+            gate_set = load_gates(
                 settings.gates_path, rootdir / "pyproject.toml", use_defaults=True
             )
-            baseline = (
-                gates.load_baseline(settings.baseline) if settings.baseline is not None else None
-            )
-        except gates.GateError as exc:
+            baseline = load_baseline(settings.baseline) if settings.baseline is not None else None
+        except GateError as exc:
             raise SettingsError(str(exc)) from None
         return cls(settings, gate_set, baseline)
 
-    def markers(self, node: pytest.Item) -> list[gates.Rule]:
+    def markers(self, node: pytest.Item) -> list[Rule]:
         if not self.settings.gates_enabled:
             return []
-        return [gates.marker_rule(m.args, m.kwargs, node.name) for m in node.iter_markers(MARKER)]
+        return [marker_rule(m.args, m.kwargs, node.name) for m in node.iter_markers(MARKER)]
 
     def check_markers(self, items: list[pytest.Item]) -> None:
         """Every tts_gate marker is validated at collection, before any benchmark runs."""
         for item in items:
             try:
                 self.markers(item)
-            except gates.GateError as exc:
+            except GateError as exc:
                 raise pytest.UsageError(f"pytest-ttsbench: {item.nodeid}: {exc}") from None
 
     def trials_needed(
         self, node: pytest.Item, result: BenchResult, requested: int, cap: int
     ) -> int:
-        context = gates.GateContext.from_result(result)
-        return gates.required_trials(self.gates, context, requested, cap, self.markers(node))
+        """The measured trials to run for ``result``; when the gates raise them above
+        ``requested`` (what the user or the test asked for), a note on the result says
+        so and why, for the summary and the results JSON."""
+        context = GateContext.from_result(result)
+        plan = plan_trials(self.gates, context, requested, cap, self.markers(node))
+        if plan.note is not None:
+            result.notes.append(plan.note)
+        return plan.n
 
     def verdicts(self, node: pytest.Item, result: BenchResult) -> list[Verdict]:
-        found = gates.evaluate(self.gates, result, self.markers(node))
+        found = evaluate(self.gates, result, self.markers(node))
         if self.baseline is not None:
-            found += gates.compare_baseline(result, self.baseline, self.settings.max_regression)
+            found += compare_baseline(result, self.baseline, self.settings.max_regression)
         return found
 
     def enforce(self, result: BenchResult, verdicts: list[Verdict]) -> None:
@@ -87,26 +98,54 @@ class GateKeeper:
         if not verdicts or self.settings.gates_mode == "warn":
             return
         where = f"{result.target.id} [{result.prompt}]"
-        if gates.should_fail(verdicts, self.settings.gates_mode):
+        if should_fail(verdicts, self.settings.gates_mode):
             broken = sum(v.outcome == "fail" for v in verdicts)
             pytest.fail(
-                f"{where}: {broken} gate(s) broken\n{gates.format_table(verdicts)}", pytrace=False
+                f"{where}: {broken} gate(s) broken\n{format_table(verdicts)}", pytrace=False
             )
         undecided = [v for v in verdicts if v.outcome == "inconclusive" and not v.informational]
         if undecided:
             reasons = "; ".join(f"{v.name}: {v.reason}" for v in undecided)
             pytest.skip(f"gate inconclusive: {where}: {reasons}")
 
-    def explain(self, targets: list[Target], hardware: Hardware) -> list[str]:
+    def explain(
+        self, targets: Sequence[Target], hardware: Hardware, items: Sequence[pytest.Item] = ()
+    ) -> list[str]:
+        """``--tts-explain-gates``: the bounds in force per target, one block per suite
+        the collected ``items`` run it in (rules without ``suite`` skip the opt-in
+        suites); without items, one block per target with the suite unknown."""
         sources = ", ".join(self.gates.sources) or "no gate file"
         lines = [f"gates from: {sources}"]
+        suites: dict[Target, list[str | None]] = {}
+        for item in items:
+            target = _item_target(item)
+            if target is not None:
+                found = suites.setdefault(target, [])
+                name = item_suite(item)
+                if name not in found:
+                    found.append(name)
         for target in targets:
-            context = gates.GateContext(
-                model=target.model,
-                backend=target.backend,
-                device=target.device,
-                variant=target.variant,
-                hardware=hardware.label(target.device),
-            )
-            lines.extend(str(gates.explain(self.gates, context)).splitlines())
+            label = hardware.label(target.device)
+            for suite in suites.get(target) or [None]:  # None: not known, say so
+                context = GateContext(
+                    model=target.model,
+                    backend=target.backend,
+                    device=target.device,
+                    variant=target.variant,
+                    hardware=label,
+                    suite=suite,
+                )
+                lines.extend(str(explain_gates(self.gates, context)).splitlines())
         return lines
+
+
+def item_suite(item: pytest.Item) -> str:
+    """The suite of a collected test, as its results name it (its module, no test_)."""
+    module = getattr(item, "module", None)
+    return suite_name(module.__name__ if module is not None else "")
+
+
+def _item_target(item: pytest.Item) -> Target | None:
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("tts_target") if callspec is not None else None
+    return value if isinstance(value, Target) else None

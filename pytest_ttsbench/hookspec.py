@@ -17,7 +17,7 @@ def pytest_ttsbench_register_engines(registry: EngineRegistry, config: pytest.Co
     A registered pair gets the same parametrization, marks, skips, fixtures, metrics,
     gates and results rows as the built-in ones. Example, in ``conftest.py``::
 
-        from pytest_ttsbench.engines.base import Capabilities, Engine, EngineSpec
+        from pytest_ttsbench import Capabilities, Engine, EngineSpec
 
         class MyServerEngine(Engine):
             capabilities = Capabilities(stream=True)

@@ -1,28 +1,41 @@
-"""pytest-ttsbench hooks, options and fixtures: wiring only, logic lives elsewhere."""
+"""pytest-ttsbench hooks, options and fixtures: wiring only, logic lives elsewhere.
+
+pytest imports this module (the pytest11 entry point) in every run of every project
+that has the plugin installed, so it and everything collection needs stay light:
+numpy, the trial runner, the engine packages and the report writers are imported
+when the first benchmark runs or the first report is written, never at import.
+"""
 
 from __future__ import annotations
 
-import itertools
 import os
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_ttsbench import hookspec
-from pytest_ttsbench.benchmark_bridge import ReplayClock
+from pytest_ttsbench.benchmark_bridge import BRIDGE_NAME, BenchmarkBridge
 from pytest_ttsbench.engines.registry import EngineRegistry, RegistryError
-from pytest_ttsbench.fixture import TTSBench
 from pytest_ttsbench.gatekeeper import GateKeeper
 from pytest_ttsbench.matrix.hardware import detect
-from pytest_ttsbench.matrix.pool import EngineHandle, EngineLoadError
-from pytest_ttsbench.matrix.targets import SelectionError, build, is_selected, validate_selection
+from pytest_ttsbench.matrix.pool import EngineLoadError
+from pytest_ttsbench.matrix.targets import (
+    SelectionError,
+    is_selected,
+    validate_selection,
+    why_nothing_selected,
+)
 from pytest_ttsbench.measure import prompts
-from pytest_ttsbench.results.target import Target
-from pytest_ttsbench.session import BenchSession, cache_dir
-from pytest_ttsbench.settings import OPTIONS, SettingsError, resolve
+from pytest_ttsbench.session import BenchSession, item_target
+from pytest_ttsbench.settings import OPTIONS, Settings, SettingsError, project_root, resolve
+from pytest_ttsbench.sweeps import sweep_id, sweep_points
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench.matrix.pool import EngineHandle
+    from pytest_ttsbench.results.target import Target
 
 SESSION_KEY = pytest.StashKey[BenchSession]()
 PLUGIN_NAME = "ttsbench-session"
@@ -47,19 +60,20 @@ MARKERS = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ttsbench", "text-to-speech benchmarks (pytest-ttsbench)")
     for spec in OPTIONS:
-        kwargs: dict[str, Any] = {"dest": spec.dest, "help": spec.help, "default": None}
+        # default None: resolve() must see whether the flag was given at all
+        kwargs: dict[str, Any] = {
+            "dest": spec.dest,
+            "help": spec.help_text.replace("%", "%%"),  # argparse %-formats help
+            "default": None,
+        }
         if spec.kind == "flag":
             kwargs["action"] = "store_true"
-        elif spec.kind in ("names", "pairs"):
-            kwargs["action"] = "append"
-            kwargs["metavar"] = spec.metavar
         else:
             kwargs["metavar"] = spec.metavar
+            if spec.repeatable:
+                kwargs["action"] = "append"
         group.addoption(spec.flag, **kwargs)
-        ini_type: Literal["bool", "linelist", "string"] = (
-            "bool" if spec.kind == "flag" else ("linelist" if spec.kind == "pairs" else "string")
-        )
-        parser.addini(spec.dest, spec.help, type=ini_type, default=None)
+        parser.addini(spec.dest, spec.help_text, type=spec.ini_type, default=None)
 
 
 @pytest.hookimpl
@@ -71,34 +85,36 @@ def _ini_values(config: pytest.Config) -> dict[str, object]:
     return {spec.dest: config.getini(spec.dest) for spec in OPTIONS}
 
 
-@pytest.hookimpl(trylast=True)  # after conftests have registered their engines hooks
+@pytest.hookimpl(trylast=True)  # after the start-up conftests are registered
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
     env = dict(os.environ)
+    project = project_root(config.rootpath, config.invocation_params.dir)
     try:
         settings = resolve(
             cli={spec.dest: config.getoption(spec.dest) for spec in OPTIONS},
             env=env,
             ini=_ini_values(config),
             invocation_dir=config.invocation_params.dir,
-            rootdir=config.rootpath,
+            rootdir=project,
         )
         registry = EngineRegistry.with_builtins()
         registry.load_entry_points()
-        config.hook.pytest_ttsbench_register_engines(registry=registry, config=config)
-        validate_selection(registry, settings)
         prompts.validate(settings.prompts)
-        gatekeeper = GateKeeper.from_settings(settings, config.rootpath)
-    except (SettingsError, SelectionError, RegistryError, prompts.PromptError) as exc:
+        sweep_points(settings.sweep, None)  # bad --tts-sweep values: exit 4, not a crash
+        gatekeeper = GateKeeper.from_settings(settings, project)
+    except (SettingsError, RegistryError, prompts.PromptError) as exc:
         raise pytest.UsageError(f"pytest-ttsbench: {exc}") from None
-    for name in registry.backends() + registry.devices():
-        config.addinivalue_line("markers", f"{name}: {name} targets (pytest-ttsbench)")
-    hardware = detect()
-    entries = build(registry, settings, hardware, env, cache_dir(env))
-    session = BenchSession(config, settings, registry, hardware, entries, gatekeeper)
+    session = BenchSession(config, settings, registry, detect(), gatekeeper, project)
     config.stash[SESSION_KEY] = session
+    # registering it calls its pytest_plugin_registered for every plugin and conftest
+    # so far (a historic hook), and again for each conftest that collection loads later:
+    # engines registered in a test folder's conftest join the matrix too
     config.pluginmanager.register(session, PLUGIN_NAME)
+    if config.pluginmanager.has_plugin("benchmark"):
+        session.bridge = BenchmarkBridge(config)
+        config.pluginmanager.register(session.bridge, BRIDGE_NAME)
 
 
 @pytest.hookimpl
@@ -106,6 +122,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         session.pool.close_all()
+        if session.bridge is not None:
+            config.pluginmanager.unregister(session.bridge, BRIDGE_NAME)
+            session.bridge = None
         config.pluginmanager.unregister(session, PLUGIN_NAME)
         del config.stash[SESSION_KEY]
 
@@ -156,32 +175,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("tts_prompt", list(names), ids=list(names))
     if "tts_sweep" in metafunc.fixturenames and "tts_sweep" not in already:
         marker = metafunc.definition.get_closest_marker("tts_sweep")
-        axes: dict[str, list[object]] = {
-            k: [parse_knob(v) for v in vs] for k, vs in session.settings.sweep.items()
-        } or ({k: list(v) for k, v in marker.kwargs.items()} if marker else {})
-        points = [
-            dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())
-        ]
+        try:
+            points = sweep_points(session.settings.sweep, marker.kwargs if marker else None)
+        except SettingsError as exc:
+            raise pytest.UsageError(f"pytest-ttsbench: {exc}") from None
         metafunc.parametrize(
             "tts_sweep", points or [{}], ids=[sweep_id(p) for p in points] or ["default"]
         )
-
-
-def parse_knob(text: str) -> object:
-    """'1.25' -> 1.25, '4' -> 4, 'true' -> True; anything else stays a string."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
-
-
-def sweep_id(point: dict[str, object]) -> str:
-    return "-".join(f"{k}={v}" for k, v in point.items())
 
 
 def _argnames(marker: pytest.Mark) -> list[str]:
@@ -196,20 +196,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     session = config.stash.get(SESSION_KEY, None)
     if session is None:
         return
+    # every conftest is loaded by now: names unknown here are registered nowhere
+    try:
+        validate_selection(session.registry, session.settings)
+    except SelectionError as exc:
+        raise pytest.UsageError(
+            f"pytest-ttsbench: {exc}. Engines were read from: "
+            f"{'; '.join(session.registry.sources)}. A model of your own is registered "
+            "by a pytest_ttsbench_register_engines hook in a conftest.py this run loads, "
+            "or by an entry point (docs/YOUR_ENGINE.md)"
+        ) from None
     keep, drop = [], []
     for item in items:
-        target = _item_target(item)
+        target = item_target(item)
         if target is not None and not is_selected(target, session.settings):
             drop.append(item)
             continue
         keep.append(item)
-        if target is not None and _uses_benchmark(config, item):
-            clock = ReplayClock()
-            session.clocks[item.nodeid] = clock
-            item.add_marker(pytest.mark.benchmark(timer=clock))
+    had_targets = any(item_target(i) is not None for i in items)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if had_targets and not any(item_target(i) is not None for i in items):
+        raise pytest.UsageError(
+            "pytest-ttsbench: the selection matches no target: "
+            + why_nothing_selected(session.registry, session.settings)
+        )
     session.gatekeeper.check_markers(items)
 
 
@@ -218,30 +230,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     bench = session.config.stash.get(SESSION_KEY, None)
     if bench is None or not bench.settings.explain_gates:
         return
-    targets = {t.id: t for t in (_item_target(i) for i in session.items) if t is not None}
-    lines = bench.gatekeeper.explain(list(targets.values()), bench.hardware)
+    targets = {t.id: t for t in (item_target(i) for i in session.items) if t is not None}
+    lines = bench.gatekeeper.explain(list(targets.values()), bench.hardware, session.items)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "ttsbench gates per target")
         for line in lines:
             reporter.write_line(line)
     pytest.exit("--tts-explain-gates: no benchmark was run", returncode=0)
-
-
-def _item_target(item: pytest.Item) -> Target | None:
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("tts_target") if callspec is not None else None
-    return value if isinstance(value, Target) else None
-
-
-def _uses_benchmark(config: pytest.Config, item: pytest.Item) -> bool:
-    """Feed pytest-benchmark only when it is active and the item has no timer of its own."""
-    if not config.pluginmanager.has_plugin("benchmark"):
-        return False
-    if config.getoption("benchmark_disable", False) or config.getoption("benchmark_skip", False):
-        return False
-    marker = item.get_closest_marker("benchmark")
-    return marker is None or "timer" not in marker.kwargs
 
 
 # ---- fixtures --------------------------------------------------------------------------
@@ -256,10 +252,13 @@ def tts_engine(request: pytest.FixtureRequest, tts_target: Target) -> Iterator[E
     entry = session.entries[tts_target.id]
     if entry.error:
         pytest.fail(entry.error, pytrace=False)
+    error: str | None = None
     try:
         handle = session.pool.acquire(entry)
     except EngineLoadError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        error = str(exc)
+    if error is not None:  # outside the except: no "during handling" copy of the cause
+        pytest.fail(error, pytrace=False)
     yield handle
     session.pool.release(tts_target)
 
@@ -267,10 +266,13 @@ def tts_engine(request: pytest.FixtureRequest, tts_target: Target) -> Iterator[E
 @pytest.fixture
 def tts_bench(request: pytest.FixtureRequest, tts_engine: EngineHandle) -> TTSBench:
     """Call it to benchmark a prompt on this test's target; returns the BenchResult."""
+    # imported here: the trial runner pulls in numpy, psutil and the audio checks
+    from pytest_ttsbench.fixture import TTSBench
+
     return TTSBench(_session(request.config), tts_engine, request)
 
 
 @pytest.fixture(scope="session")
-def tts_settings(request: pytest.FixtureRequest) -> Any:
+def tts_settings(request: pytest.FixtureRequest) -> Settings:
     """The resolved pytest-ttsbench settings (read-only)."""
     return _session(request.config).settings

@@ -17,28 +17,34 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_ttsbench import __version__
-from pytest_ttsbench.benchmark_bridge import ReplayClock, xdist_workers
+from pytest_ttsbench.benchmark_bridge import xdist_workers
+from pytest_ttsbench.engines.registry import RegistryError
+from pytest_ttsbench.matrix.outcomes import TargetOutcomes
 from pytest_ttsbench.matrix.pool import EnginePool
-from pytest_ttsbench.results.model import BenchResult
+from pytest_ttsbench.matrix.targets import build
+from pytest_ttsbench.results.model import BenchResult, warning_lines
+from pytest_ttsbench.results.target import Target
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from pytest_ttsbench.benchmark_bridge import BenchmarkBridge, ReplayClock
     from pytest_ttsbench.engines.registry import EngineRegistry
-    from pytest_ttsbench.fixture import Prepared
     from pytest_ttsbench.gatekeeper import GateKeeper
     from pytest_ttsbench.matrix.hardware import Hardware
-    from pytest_ttsbench.matrix.pool import EngineHandle
     from pytest_ttsbench.matrix.targets import MatrixEntry
+    from pytest_ttsbench.report.outputs import Written
     from pytest_ttsbench.settings import Settings
 
 REPORT_ATTR = "ttsbench_result_v1"  # one JSON string on the call-phase TestReport
+TARGET_ATTR = "ttsbench_target"  # the target id, on every phase's report
 RESULT_KEY = pytest.StashKey[str]()
 JUNIT_METRICS = (
     "ttfa_ms.p50",
@@ -49,7 +55,6 @@ JUNIT_METRICS = (
     "peak_rss_mb",
     "accel_peak_mb",
 )
-SUITE_PREFIX = "test_"
 
 
 def cache_dir(env: dict[str, str]) -> Path:
@@ -82,17 +87,21 @@ class BenchSession:
         settings: Settings,
         registry: EngineRegistry,
         hardware: Hardware,
-        entries: list[MatrixEntry],
         gatekeeper: GateKeeper,
+        project: Path,
     ) -> None:
         self.config = config
         self.settings = settings
         self.registry = registry
         self.hardware = hardware
-        self.entries = {e.target.id: e for e in entries}
         self.gatekeeper = gatekeeper
+        self.project = project  # the user's project: docs, artifacts and gates live there
         self.is_worker = hasattr(config, "workerinput")
         self.env = dict(os.environ)
+        self.entries: dict[str, MatrixEntry] = {}
+        self._marked: set[str] = set()
+        self._hooks_called: set[int] = set()
+        self.build_matrix()
         self.pool = EnginePool(
             dict(settings.engine_opts),
             settings.allow_download,
@@ -100,46 +109,51 @@ class BenchSession:
             settings.trial_timeout_s,
         )
         self.results: list[BenchResult] = []
-        self.clocks: dict[str, ReplayClock] = {}
+        self.outcomes = TargetOutcomes()
+        self.bridge: BenchmarkBridge | None = None  # set when pytest-benchmark is active
         self.started = time.time()
-        self.written: list[tuple[str, Path]] = []
-        self.warnings: list[str] = []
-        self.doc_lines: list[str] = []
+        self.written: Written | None = None  # what the session-end reports wrote
+
+    # ---- the matrix, and engines registered by conftests -------------------------------
+    def build_matrix(self) -> None:
+        self.entries = {
+            e.target.id: e
+            for e in build(
+                self.registry, self.settings, self.hardware, self.env, cache_dir(self.env)
+            )
+        }
+        names = self.registry.models() + self.registry.backends() + self.registry.devices()
+        for name in names:
+            if name not in self._marked:
+                self._marked.add(name)
+                self.config.addinivalue_line("markers", f"{name}: {name} targets (pytest-ttsbench)")
+
+    @pytest.hookimpl
+    def pytest_plugin_registered(self) -> None:
+        """Historic: called for every plugin and conftest registered before this session,
+        then for each conftest collection loads (a test folder's)."""
+        caller = self.config.hook.pytest_ttsbench_register_engines
+        kwargs = {"registry": self.registry, "config": self.config}
+        added = False
+        for impl in caller.get_hookimpls():
+            if id(impl.function) in self._hooks_called:
+                continue
+            self._hooks_called.add(id(impl.function))
+            where = getattr(impl.plugin, "__file__", None) or impl.plugin_name
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except RegistryError as exc:
+                raise pytest.UsageError(f"pytest-ttsbench: {where}: {exc}") from None
+            self.registry.sources.append(f"pytest_ttsbench_register_engines in {where}")
+            added = True
+        if added:
+            self.build_matrix()
 
     @property
     def artifacts_dir(self) -> Path:
         return self.settings.artifacts
 
     # ---- used by the tts_bench fixture ----------------------------------------------------
-    def new_result(
-        self, request: pytest.FixtureRequest, handle: EngineHandle, prep: Prepared
-    ) -> BenchResult:
-        target = handle.target
-        module = request.node.module.__name__.rpartition(".")[2] if request.node.module else ""
-        return BenchResult(
-            target=target,
-            test=request.node.nodeid,
-            suite=module.removeprefix(SUITE_PREFIX) or "custom",
-            prompt=prep.prompt.name,
-            text_chars=prep.prompt.chars,
-            language=prep.opts.language,
-            stream_mode=prep.mode,
-            hardware=self.hardware.label(target.device),
-            warmup=self.settings.warmup,
-            load_s=handle.load_s,
-            versions=handle.thread.call(handle.engine.versions, 60),
-            details={
-                "engine": handle.thread.call(handle.engine.details, 60),
-                "capabilities": handle.engine.capabilities.as_dict(),
-                "options": prep.opts.as_dict(),
-                "engine_opts": dict(self.settings.engine_opts),
-                "clock": "time.perf_counter_ns",
-                "stamp": "host array handed over",
-            },
-            params=prep.params,
-            xdist_workers=xdist_workers(),
-        )
-
     def record(
         self, request: pytest.FixtureRequest, result: BenchResult, extra_info: dict[str, Any]
     ) -> None:
@@ -154,7 +168,8 @@ class BenchSession:
                 request.node.user_properties.append((f"tts.{name}", round(value, 6)))
 
     def replay_clock(self, node: pytest.Item) -> ReplayClock | None:
-        return self.clocks.get(node.nodeid)
+        """The pytest-benchmark timer of this item; None without pytest-benchmark."""
+        return self.bridge.replay_clock(node) if self.bridge is not None else None
 
     # ---- hooks -------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
@@ -162,6 +177,9 @@ class BenchSession:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        target = item_target(item)
+        if target is not None:  # every phase: skips happen at setup
+            setattr(report, TARGET_ATTR, target.id)
         payload = item.stash.get(RESULT_KEY, None)
         if payload is not None and call.when == "call":
             # an extra report attribute: serialized by xdist with the report
@@ -170,26 +188,57 @@ class BenchSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        result = None if self.is_worker else result_from_report(report)
+        if self.is_worker:
+            return
+        result = result_from_report(report)
         if result is not None:
             self.results.append(result)
+        target = getattr(report, TARGET_ATTR, None)
+        if isinstance(target, str):
+            self.outcomes.add(target, report.when, report.outcome, _skip_reason(report))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.pool.close_all()
-        if self.is_worker:
+        if self.is_worker or not self.results:
             return
+        # imported here: the writers pull in filelock, tabulate and numpy
         from pytest_ttsbench.report import outputs
 
-        outputs.write_all(self)
+        settings = self.settings
+        self.written = outputs.write_all(
+            self.results,
+            machine=self.machine_info(),
+            artifacts=settings.artifacts,
+            results_doc=settings.results_doc if settings.update_results_doc else None,
+            history=settings.history,
+            now=datetime.now(UTC),
+            env=dict(os.environ),
+        )
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.is_worker:
             return
+        targets = self.outcomes.lines()
+        if targets:
+            terminalreporter.write_sep("=", "ttsbench targets (-rs lists every skipped test)")
+            for text in targets:
+                terminalreporter.write_line(text)
+            # upstream warnings are counted, never raised: shown once per target
+            for text in warning_lines(self.results):
+                terminalreporter.write_line(text, yellow=True)
+            for text in self.pool.abandoned:
+                terminalreporter.write_line(f"abandoned: {text}", yellow=True)
+        if self.written is None:
+            return
         from pytest_ttsbench.report import outputs
 
-        outputs.terminal_summary(self, terminalreporter)
+        lines = outputs.summary_lines(self.results, self.written, self.config.invocation_params.dir)
+        if lines:
+            terminalreporter.write_sep("=", outputs.SUMMARY_TITLE)
+        for line in lines:
+            terminalreporter.write_line(line.text, yellow=line.warning)
 
     # ---- facts for the results JSON ------------------------------------------------------
     def machine_info(self) -> dict[str, Any]:
@@ -200,7 +249,7 @@ class BenchSession:
             "hardware": self.hardware.as_dict(),
             "pytest": pytest.__version__,
             "plugin_version": __version__,
-            "git_commit": git_commit(self.config.rootpath),
+            "git_commit": git_commit(self.project),
             "started": self.started,
             "args": list(self.config.invocation_params.args),
             "xdist_workers": xdist_workers(),
@@ -224,6 +273,22 @@ def result_from_report(report: pytest.TestReport) -> BenchResult | None:
     result.details["extra_info"] = extra
     result.outcome = "inconclusive" if report.skipped else report.outcome
     return result
+
+
+def item_target(item: pytest.Item) -> Target | None:
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("tts_target") if callspec is not None else None
+    return value if isinstance(value, Target) else None
+
+
+def _skip_reason(report: pytest.TestReport) -> str | None:
+    """The reason of a skip: pytest keeps (path, line, "Skipped: reason")."""
+    if not report.skipped:
+        return None
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
 
 
 def _jsonable(value: Any) -> Any:

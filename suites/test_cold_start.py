@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 
 def test_cold_start(tts_bench: TTSBench) -> None:
     result = tts_bench.cold_start("short", runs=2)
-    cold = result.details["cold_start"]
+    cold = result.cold_start
+    assert cold is not None
     assert result.load_s is not None
     assert result.load_s > 0
-    assert all(wall >= load for wall, load in zip(cold["wall_s"], cold["load_s"], strict=True))
+    assert all(wall >= load for wall, load in zip(cold.wall_s, cold.load_s, strict=True))

@@ -10,19 +10,22 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4])
 def test_concurrent_requests(tts_bench: TTSBench, concurrency: int) -> None:
     result = tts_bench.concurrent("short", concurrency=concurrency)
-    load = result.details["load"]
-    assert load["errors"] == 0
-    assert load["throughput"] > 0
+    load = result.load
+    assert load is not None
+    assert load.errors == 0
+    assert load.throughput > 0
 
 
 @pytest.mark.parametrize("load_factor", [0.5, 0.9])
 def test_poisson_arrivals(tts_bench: TTSBench, load_factor: float) -> None:
     result = tts_bench.concurrent("short", load_factor=load_factor, requests=8)
-    assert result.details["load"]["errors"] == 0
-    assert result.details["arrival_rate_hz"] > 0
+    assert result.load is not None
+    assert result.load.errors == 0
+    assert result.arrival_rate_hz is not None
+    assert result.arrival_rate_hz > 0

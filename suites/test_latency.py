@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 
 @pytest.mark.tts_prompts("ultra-short", "short", "medium", "long", "ar", "tags")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 # A steady leak of this much per synthesis fails the check (MiB per iteration).
 LEAK_BOUND_MB = float(os.environ.get("TTSBENCH_LEAK_MB_PER_ITER", "0.5"))
@@ -33,5 +33,5 @@ def test_no_leak(tts_bench: TTSBench) -> None:
     assert slope <= LEAK_BOUND_MB, (
         f"{result.target.id}: RSS grows {slope:.2f} MiB per synthesis over "
         f"{result.n} runs (bound {LEAK_BOUND_MB} MiB; readings "
-        f"{[round(v) for v in result.details['rss_after_trials_mb']]})"
+        f"{[round(v) for v in result.rss.after_trials_mb] if result.rss else []})"
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 LUFS_BAND = (-40.0, -8.0)  # integrated loudness of raw TTS output, before normalization
 TRUE_PEAK_MAX_DBTP = 0.5  # above this the waveform clips after reconstruction

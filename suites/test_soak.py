@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 ITERATIONS = int(os.environ.get("TTSBENCH_SOAK_ITERATIONS", "200"))
 MAX_DRIFT = 1.25  # last decile's median latency / first decile's

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ttsbench.fixture import TTSBench
+    from pytest_ttsbench import TTSBench
 
 CHUNKING = ("small", "default", "large")
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from pytest_ttsbench.engines.base import (
     Capabilities,
     Engine,
@@ -31,14 +29,18 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
+from pytest_ttsbench.engines.lazy import lazy_module
 from pytest_ttsbench.engines.text import Knobs, dist_versions, has_module, hub_offline
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
+    import numpy as np
     import numpy.typing as npt
 
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
+else:
+    np = lazy_module("numpy")
 
 SAMPLE_RATE = 24000
 START_SPEECH, STOP_SPEECH, SILENCE = 6561, 6562, 4299

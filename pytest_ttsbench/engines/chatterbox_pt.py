@@ -15,8 +15,6 @@ import inspect
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from pytest_ttsbench.engines.base import (
     Capabilities,
     Engine,
@@ -27,6 +25,7 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
+from pytest_ttsbench.engines.lazy import lazy_module
 from pytest_ttsbench.engines.text import Knobs, dist_installed, dist_versions, hub_offline
 from pytest_ttsbench.engines.weights import find
 
@@ -34,8 +33,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
+    import numpy as np
+
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
+else:
+    np = lazy_module("numpy")
 
 STREAMING_DIST = "chatterbox-streaming"
 

@@ -21,8 +21,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from pytest_ttsbench.engines import weights
 from pytest_ttsbench.engines.base import (
     Capabilities,
@@ -32,11 +30,16 @@ from pytest_ttsbench.engines.base import (
     WeightsLookup,
     WeightsQuery,
 )
+from pytest_ttsbench.engines.lazy import lazy_module
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    import numpy as np
+
     from pytest_ttsbench.results.target import Target
+else:
+    np = lazy_module("numpy")
 
 MODEL_FILES = {
     "fp32": "kokoro-v1.0.onnx",

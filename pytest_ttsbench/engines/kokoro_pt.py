@@ -12,8 +12,6 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from pytest_ttsbench.engines.base import (
     Capabilities,
     EngineContext,
@@ -24,6 +22,7 @@ from pytest_ttsbench.engines.base import (
     WeightsQuery,
 )
 from pytest_ttsbench.engines.chatterbox_pt import TorchEngine
+from pytest_ttsbench.engines.lazy import lazy_module
 from pytest_ttsbench.engines.text import (
     SPACY_HINT,
     Knobs,
@@ -37,8 +36,12 @@ from pytest_ttsbench.engines.weights import find
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import numpy as np
+
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
+else:
+    np = lazy_module("numpy")
 
 REPO = "hexgrad/Kokoro-82M"
 MODEL_FILE = "kokoro-v1_0.pth"

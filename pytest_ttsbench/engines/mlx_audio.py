@@ -17,8 +17,6 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from pytest_ttsbench.engines.base import (
     Capabilities,
     Engine,
@@ -29,6 +27,7 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
+from pytest_ttsbench.engines.lazy import lazy_module
 from pytest_ttsbench.engines.text import (
     SPACY_HINT,
     Knobs,
@@ -47,8 +46,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
+    import numpy as np
+
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
+else:
+    np = lazy_module("numpy")
 
 S3_TOKENIZER = ("mlx-community/S3TokenizerV2", "model.safetensors")
 _QUANT = ("fp16", "8bit", "6bit", "4bit")

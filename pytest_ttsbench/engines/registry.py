@@ -23,12 +23,17 @@ class EngineRegistry:
 
     def __init__(self, specs: Iterable[EngineSpec] = ()) -> None:
         self._specs: dict[tuple[str, str], EngineSpec] = {}
+        # where engines came from, for "unknown model" errors: a name registered nowhere
+        # is usually a hook in a conftest that the run never loaded
+        self.sources: list[str] = []
         for spec in specs:
             self.register(spec)
 
     @classmethod
     def with_builtins(cls) -> EngineRegistry:
-        return cls(BUILTIN_SPECS)
+        registry = cls(BUILTIN_SPECS)
+        registry.sources.append(f"{len(BUILTIN_SPECS)} built-in pairs")
+        return registry
 
     def register(self, spec: EngineSpec) -> None:
         if not isinstance(spec, EngineSpec):
@@ -68,9 +73,12 @@ class EngineRegistry:
 
     def load_entry_points(self) -> None:
         """Each entry point names an EngineSpec, a list of them, or a callable(registry)."""
-        for ep in sorted(
+        points = sorted(
             importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
-        ):
+        )
+        if not points:
+            self.sources.append(f"entry points ({ENTRY_POINT_GROUP}): none installed")
+        for ep in points:
             try:
                 obj = ep.load()
             except Exception as exc:
@@ -79,6 +87,7 @@ class EngineRegistry:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             self.add(obj, f"entry point {ep.name} = {ep.value}")
+            self.sources.append(f"entry point {ep.name} = {ep.value}")
 
     def add(self, obj: Any, where: str) -> None:
         if isinstance(obj, EngineSpec):

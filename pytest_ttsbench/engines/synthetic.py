@@ -10,6 +10,11 @@ leak_kb (0: memory kept per call), fail_on (0: raise on that call number),
 hang (false), nan (false), silence (false), serialize (true: one call at a time),
 cache (false: a repeated text returns at once, like a server with an audio cache),
 variant "slow" doubles every delay.
+
+Ground truth for the harness's stamps: every call is recorded in :attr:`handovers`
+(the text, ``perf_counter_ns()`` when service began and just before each ``yield``).
+Tests compare the harness's stamps with these, never with the nominal schedule: on a
+busy machine a busy wait can overrun its deadline, and the handover is what counts.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from pytest_ttsbench.engines.base import (
     Capabilities,
@@ -29,9 +34,14 @@ from pytest_ttsbench.engines.base import (
     EngineSpec,
     SynthesisOptions,
 )
+from pytest_ttsbench.engines.lazy import lazy_module
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import numpy as np
+else:
+    np = lazy_module("numpy")
 
 _DEFAULTS: dict[str, float] = {
     "first_ms": 50.0,
@@ -48,6 +58,19 @@ _DEFAULTS: dict[str, float] = {
     "serialize": 1.0,
     "cache": 0.0,
 }
+
+
+# Calls kept in SyntheticEngine.handovers: every test's, without growing in a soak run.
+KEEP_CALLS = 10_000
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One call as the engine saw it: the ground truth for the harness's stamps."""
+
+    text: str
+    start_ns: int  # perf_counter_ns when service began (after the serialize lock)
+    yields_ns: list[int] = field(default_factory=list)  # just before each chunk's yield
 
 
 def _busy_until(deadline_ns: int) -> None:
@@ -76,6 +99,7 @@ class SyntheticEngine(Engine):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._seen: set[str] = set()
+        self.handovers: deque[Handover] = deque(maxlen=KEEP_CALLS)
 
     def knob(self, name: str, opts: SynthesisOptions | None = None) -> float:
         raw: Any = _DEFAULTS[name]
@@ -136,6 +160,8 @@ class SyntheticEngine(Engine):
         if lock:
             lock.acquire()
         start = time.perf_counter_ns()  # service starts once the lock is ours
+        call = Handover(text, start)
+        self.handovers.append(call)
         try:
             self._begin(opts)
             done = 0
@@ -143,6 +169,7 @@ class SyntheticEngine(Engine):
                 chunk = self._audio(done, n, opts)
                 done += n
                 _busy_until(start + offset)
+                call.yields_ns.append(time.perf_counter_ns())  # the last thing before yield
                 yield chunk
         finally:
             if lock:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import gc
 import time
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.engines.base import Engine, EngineContext, WeightsLookup
 from pytest_ttsbench.measure.engine_thread import EngineThread, TrialHung
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pytest_ttsbench.matrix.targets import MatrixEntry
     from pytest_ttsbench.results.model import Trial
     from pytest_ttsbench.results.target import Target
@@ -34,6 +34,7 @@ class EngineHandle:
     cold: Trial | None = None  # the first trial after load, once per target
     cold_prompt: str | None = None
     broken: str | None = None  # set when a trial hung: later tests fail fast
+    abandoned: str | None = None  # set when close() did not return: left behind, why
     tests: int = field(default=0)
 
     @property
@@ -43,14 +44,23 @@ class EngineHandle:
 
 class EnginePool:
     def __init__(
-        self, options: dict[str, str], allow_download: bool, cache_dir: Path, load_timeout_s: float
+        self,
+        options: dict[str, str],
+        allow_download: bool,
+        cache_dir: Path,
+        load_timeout_s: float,
+        close_timeout_s: float = 60.0,
     ) -> None:
         self.options = options
         self.allow_download = allow_download
         self.cache_dir = cache_dir
         self.load_timeout_s = load_timeout_s
+        # close() waits at most this long; then the engine is left behind and the
+        # session goes on (an engine whose close waits on its hung call never returns)
+        self.close_timeout_s = close_timeout_s
         self.loaded: dict[Target, EngineHandle] = {}
         self.failed: dict[Target, str] = {}  # a load that failed is not retried per test
+        self.abandoned: list[str] = []  # engines left behind: close() did not return
 
     def acquire(self, entry: MatrixEntry) -> EngineHandle:
         target = entry.target
@@ -69,14 +79,16 @@ class EnginePool:
         )
         thread = EngineThread(target.id)
         try:
-            engine = entry.spec.engine_class()(ctx)
+            # importing the adapter (and its upstream package) and building it warn too
+            with thread.catching("load"):
+                engine = entry.spec.engine_class()(ctx)
 
             def load() -> float:
                 start = time.perf_counter()
                 engine.load()
                 return time.perf_counter() - start
 
-            load_s = thread.call(load, self.load_timeout_s)
+            load_s = thread.call(load, self.load_timeout_s, phase="load")
         except TrialHung:
             self.failed[target] = (
                 f"{target.id}: loading did not finish within "
@@ -85,8 +97,9 @@ class EnginePool:
             raise EngineLoadError(self.failed[target]) from None
         except Exception as exc:
             thread.stop()
-            self.failed[target] = f"{target.id}: loading failed: {type(exc).__name__}: {exc}"
-            raise EngineLoadError(self.failed[target]) from exc
+            self.failed[target] = f"{target.id}: loading failed: {_cause(exc)}"
+            # from None: the message holds the cause, so it is told once, not chained
+            raise EngineLoadError(self.failed[target]) from None
         handle = EngineHandle(entry=entry, engine=engine, thread=thread, load_s=load_s)
         self.loaded[target] = handle
         return handle
@@ -95,17 +108,34 @@ class EnginePool:
         handle = self.loaded.pop(target, None)
         if handle is None:
             return
+        thread, timeout = handle.thread, self.close_timeout_s
         try:
-            if handle.thread.hung:
-                handle.engine.close()  # best effort from here: its thread is stuck
+            if thread.hung:  # its own thread is stuck: close it from another one
+                thread.call_aside(handle.engine.close, timeout, phase="close")
             else:
-                handle.thread.call(handle.engine.close, 60)
+                thread.call(handle.engine.close, timeout, phase="close")
+        except TrialHung:
+            handle.abandoned = (
+                f"{target.id}: close() did not return within {timeout:g} s; "
+                "the engine was abandoned"
+            )
+            self.abandoned.append(handle.abandoned)
         except Exception:  # closing must not mask the test outcome
             pass
         finally:
-            handle.thread.stop()
+            thread.stop()
             gc.collect()
 
     def close_all(self) -> None:
         for target in list(self.loaded):
             self.release(target)
+
+
+def _cause(exc: BaseException) -> str:
+    """``Type: message (raised at file.py:12 in load)``: the cause, told once."""
+    text = f"{type(exc).__name__}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        text += f" (raised at {Path(last.filename).name}:{last.lineno} in {last.name})"
+    return text

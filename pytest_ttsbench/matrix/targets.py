@@ -37,7 +37,8 @@ class MatrixEntry:
 
     @property
     def marks(self) -> tuple[str, ...]:
-        return (self.target.device, self.target.backend)
+        """``-m cuda``, ``-m onnx``, ``-m kokoro`` select as users expect."""
+        return (self.target.device, self.target.backend, self.target.model)
 
 
 def _check_names(kind: str, chosen: Iterable[str] | None, valid: Iterable[str]) -> None:
@@ -58,6 +59,38 @@ def validate_selection(registry: EngineRegistry, settings: Settings) -> None:
     _check_names("device", settings.devices, registry.devices())
     if settings.variants not in (None, ("all",)):
         _check_names("variant", settings.variants, registry.variants())
+
+
+def why_nothing_selected(registry: EngineRegistry, settings: Settings) -> str:
+    """Why --tts-model/--tts-backend/--tts-device/--tts-variant together match no target:
+    one clause per selected model, naming what it does have."""
+    reasons = []
+    for model in settings.models or registry.models():
+        specs = [s for s in registry.specs() if s.model == model]
+        on_backend = [
+            s for s in specs if settings.backends is None or s.backend in settings.backends
+        ]
+        if not on_backend:
+            have = ", ".join(s.backend for s in specs) or "none"
+            reasons.append(f"{model} has no backend {_listed(settings.backends)} (has: {have})")
+            continue
+        for spec in on_backend:
+            devices = [d for d in spec.devices if settings.devices is None or d in settings.devices]
+            if not devices:
+                reasons.append(
+                    f"{spec.pair} runs on no device {_listed(settings.devices)} "
+                    f"(runs on: {', '.join(spec.devices)})"
+                )
+            elif not _variants(spec, settings.variants):
+                reasons.append(
+                    f"{spec.pair} has no variant {_listed(settings.variants)} "
+                    f"(variants: {', '.join(spec.variants)})"
+                )
+    return "; ".join(reasons) or "every selected target was deselected"
+
+
+def _listed(names: tuple[str, ...] | None) -> str:
+    return " or ".join(names) if names else "(any)"
 
 
 def _variants(spec: EngineSpec, chosen: tuple[str, ...] | None) -> list[str]:

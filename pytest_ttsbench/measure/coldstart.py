@@ -2,20 +2,29 @@
 serverless deployment pays on every scale-up. Pure: no pytest.
 
 The parent sends a JSON job on stdin to ``python -m pytest_ttsbench.measure.coldstart``; the
-child imports the adapter, loads it, runs one trial and prints one JSON line. Both
-read ``perf_counter_ns`` (CLOCK_MONOTONIC on Linux, mach time on macOS: one clock for
-every process), so "spawn to first audio" spans the interpreter start too.
+child imports the adapter, loads it, stamps one trial and prints one JSON line: its
+timings, the chunk stamps and the audio. Both read ``perf_counter_ns`` (CLOCK_MONOTONIC
+on Linux, mach time on macOS: one clock for every process), so "spawn to first audio"
+spans the interpreter start too.
+
+The child imports only the engine module and the stamping (:mod:`.stamps`): the audio
+checks (scipy, pyloudnorm) run in the parent, on the audio the child sent back, so the
+import time measured is the engine's own.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pytest_ttsbench.engines.base import (
     Engine,
@@ -24,8 +33,14 @@ from pytest_ttsbench.engines.base import (
     SynthesisOptions,
     WeightsLookup,
 )
-from pytest_ttsbench.results.model import Trial
+from pytest_ttsbench.measure.stamps import Chunked, capture, producer
+from pytest_ttsbench.results.stats import ns_to_ms
 from pytest_ttsbench.results.target import Target
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pytest_ttsbench.measure.request import BenchRequest
 
 CHILD_MODULE = "pytest_ttsbench.measure.coldstart"
 
@@ -48,49 +63,66 @@ def engine_path(spec: EngineSpec) -> str | None:
     return f"{module}:{spec.engine.__qualname__}"
 
 
-def job(
-    spec_path: str,
-    target: Target,
-    weights: WeightsLookup | None,
-    options: dict[str, str],
-    allow_download: bool,
-    cache_dir: Path,
-    text: str,
-    mode: str,
-    opts: SynthesisOptions,
-) -> dict[str, Any]:
-    return {
-        "engine": spec_path,
-        "target": target.as_dict(),
-        "weights": None
-        if weights is None
-        else {
-            "path": None if weights.path is None else str(weights.path),
-            "details": dict(weights.details),
-        },
-        "options": options,
-        "allow_download": allow_download,
-        "cache_dir": str(cache_dir),
-        "text": text,
-        "mode": mode,
-        "opts": {
-            "voice": opts.voice,
-            "speed": opts.speed,
-            "language": opts.language,
-            "extra": {
-                k: v for k, v in opts.extra.items() if isinstance(v, int | float | str | bool)
+@dataclass(frozen=True)
+class ColdStartJob:
+    """What a fresh process needs to build the engine and run one trial."""
+
+    engine: str  # module:Class, from :func:`engine_path`
+    target: Target
+    weights: WeightsLookup | None
+    options: Mapping[str, str]  # --tts-opt
+    allow_download: bool
+    cache_dir: Path
+    request: BenchRequest
+
+    def as_json(self) -> dict[str, Any]:
+        opts = self.request.opts
+        return {
+            "engine": self.engine,
+            "target": self.target.as_dict(),
+            "weights": None
+            if self.weights is None
+            else {
+                "path": None if self.weights.path is None else str(self.weights.path),
+                "details": dict(self.weights.details),
             },
-        },
-    }
+            "options": dict(self.options),
+            "allow_download": self.allow_download,
+            "cache_dir": str(self.cache_dir),
+            "text": self.request.prompt.text,
+            "mode": self.request.mode,
+            "opts": {
+                "voice": opts.voice,
+                "speed": opts.speed,
+                "language": opts.language,
+                "extra": {
+                    k: v for k, v in opts.extra.items() if isinstance(v, int | float | str | bool)
+                },
+            },
+        }
 
 
-def run(job_data: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """Spawn one fresh interpreter for ``job_data``; return what it measured."""
+@dataclass(frozen=True)
+class ChildRun:
+    """One fresh process, seen from the parent: where its time went, and its trial."""
+
+    interpreter_s: float
+    import_s: float
+    load_s: float
+    spawn_to_first_audio_ms: float | None
+    wall_s: float  # spawn to exit, measured by the parent
+    captured: Chunked
+    sample_rate: int
+    versions: dict[str, str]
+
+
+def run(job: ColdStartJob, timeout_s: float) -> ChildRun:
+    """Spawn one fresh interpreter for ``job``; return what it measured."""
     spawned = time.perf_counter_ns()
     try:
         done = subprocess.run(
             [sys.executable, "-m", CHILD_MODULE],
-            input=json.dumps({**job_data, "spawned_ns": spawned}),
+            input=json.dumps({**job.as_json(), "spawned_ns": spawned}),
             capture_output=True,
             text=True,
             timeout=timeout_s,
@@ -101,16 +133,36 @@ def run(job_data: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise ColdStartError(f"the fresh process exited {done.returncode}:\n{tail}")
+    wall_s = (time.perf_counter_ns() - spawned) / 1e9
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "{}"
     out: dict[str, Any] = json.loads(last)
-    out["wall_s"] = (time.perf_counter_ns() - spawned) / 1e9
-    return out
+    first = out["spawn_to_first_audio_ms"]
+    return ChildRun(
+        interpreter_s=float(out["interpreter_s"]),
+        import_s=float(out["import_s"]),
+        load_s=float(out["load_s"]),
+        spawn_to_first_audio_ms=None if first is None else float(first),
+        wall_s=wall_s,
+        captured=Chunked(
+            int(out["t0_ns"]),
+            [int(t) for t in out["chunk_ns"]],
+            [_decode(c) for c in out["chunks"]],
+        ),
+        sample_rate=int(out["sample_rate"]),
+        versions={str(k): str(v) for k, v in out.get("versions", {}).items()},
+    )
+
+
+def _encode(chunk: np.ndarray[Any, np.dtype[np.float32]]) -> str:
+    return base64.b64encode(chunk.astype("<f4").tobytes()).decode("ascii")
+
+
+def _decode(text: str) -> np.ndarray[Any, np.dtype[np.float32]]:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
 
 
 def child(data: dict[str, Any]) -> dict[str, Any]:
-    """In the fresh process: import, load, one trial."""
-    from pytest_ttsbench.measure.trial import build_trial, capture, producer
-
+    """In the fresh process: import, load, one stamped trial."""
     start = time.perf_counter_ns()
     module_name, _, attr = str(data["engine"]).partition(":")
     cls: type[Engine] = getattr(importlib.import_module(module_name), attr)
@@ -141,9 +193,6 @@ def child(data: dict[str, Any]) -> dict[str, Any]:
         voice=o["voice"], speed=o["speed"], language=o["language"], extra=o["extra"]
     )
     captured = capture(producer(engine, data["text"], opts, data["mode"]))
-    trial, _ = build_trial(
-        captured, index=0, kind="measured", sample_rate=engine.sample_rate, text=data["text"]
-    )
     first = captured.chunk_ns[0] if captured.chunk_ns else None
     engine.close()
     return {
@@ -151,17 +200,14 @@ def child(data: dict[str, Any]) -> dict[str, Any]:
         "load_s": (loaded - imported) / 1e9,
         "interpreter_s": (start - int(data["spawned_ns"])) / 1e9,
         "spawn_to_first_audio_ms": (
-            None if first is None else (captured.t0_ns + first - int(data["spawned_ns"])) / 1e6
+            None if first is None else ns_to_ms(captured.t0_ns + first - int(data["spawned_ns"]))
         ),
-        "trial": trial.as_dict(),
+        "t0_ns": captured.t0_ns,
+        "chunk_ns": captured.chunk_ns,
+        "chunks": [_encode(c) for c in captured.chunks],
+        "sample_rate": engine.sample_rate,
         "versions": engine.versions(),
     }
-
-
-def trial_of(measured: dict[str, Any], index: int) -> Trial:
-    trial = Trial.from_dict(measured["trial"])
-    trial.index = index
-    return trial
 
 
 def main() -> int:

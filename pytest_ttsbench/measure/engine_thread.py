@@ -1,22 +1,56 @@
-"""The thread an engine lives on, and the timeout that abandons a hung call.
+"""The thread an engine lives on, the timeout that abandons a hung call, and the
+warnings an engine raises while the harness waits on it.
 
 Imports nothing heavy: the pool holds one of these per loaded engine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import sys
+import sysconfig
 import threading
-from typing import TYPE_CHECKING, Any, TypeVar
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from pytest_ttsbench.results.details import EngineWarning
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+    from types import FrameType
 
 T = TypeVar("T")
+
+_Reply = queue.Queue[tuple[bool, Any]]
 
 
 class TrialHung(TimeoutError):
     """The engine did not hand over its last chunk within the trial timeout."""
+
+
+class WarningTally:
+    """Warnings an engine raised, counted by (phase, category, first line, where) until
+    a result takes them (:meth:`drain`)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, caught: list[warnings.WarningMessage], phase: str) -> None:
+        with self._lock:
+            for w in caught:
+                first = str(w.message).strip().partition("\n")[0]
+                key = (phase, w.category.__name__, first, f"{w.filename}:{w.lineno}")
+                self._counts[key] = self._counts.get(key, 0) + 1
+
+    def drain(self) -> list[EngineWarning]:
+        """What was counted since the last drain, in the order first seen."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        return [EngineWarning(c, m, where, n, phase) for (phase, c, m, where), n in counts.items()]
 
 
 class EngineThread:
@@ -25,13 +59,22 @@ class EngineThread:
     Some frameworks keep per-thread state (MLX streams, CUDA contexts), so an engine
     must stay on the thread that loaded it. A call that outlives its timeout raises
     :class:`TrialHung`; the thread is abandoned (daemon: it cannot block exit).
+
+    Warnings the engine raises while a call runs are counted in :attr:`warnings`, never
+    raised: upstream packages warn a lot, and a project's ``filterwarnings = error``
+    must not fail a benchmark over them.
     """
 
     def __init__(self, name: str) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]] | None] = queue.Queue()
+        self.name = name
+        self.hung = False
+        self.hung_at: str | None = None  # where the hung call was when it was abandoned
+        self.busy = False  # a call runs on the thread now
+        self.warnings = WarningTally()
+        self._jobs: queue.Queue[tuple[Callable[[], Any], _Reply] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name=f"ttsbench-{name}", daemon=True)
         self._thread.start()
-        self.hung = False
+        self._cpu_clock = _cpu_clock(self._thread)
 
     def _loop(self) -> None:
         while True:
@@ -39,26 +82,161 @@ class EngineThread:
             if job is None:
                 return
             fn, reply = job
+            self.busy = True
+            try:
+                reply.put((True, fn()))
+            except BaseException as exc:  # handed to the caller, who decides
+                reply.put((False, exc))
+            finally:
+                self.busy = False
+
+    @contextlib.contextmanager
+    def catching(self, phase: str) -> Iterator[None]:
+        """Count, never raise, the warnings raised while the caller waits on the engine.
+
+        Python's warning filters are process-wide, so this context, held by the one
+        thread that waits, also catches what the engine's thread (or the load
+        generator's threads) raise meanwhile. Only the waiting thread may enter it:
+        contexts of several threads would restore each other's filters out of order.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                self.warnings.add(caught, phase)
+
+    def call(
+        self, fn: Callable[[], T], timeout_s: float | None = None, phase: str = "synthesis"
+    ) -> T:
+        """Run ``fn`` on the engine's thread and wait up to ``timeout_s``."""
+        if self.hung:
+            raise TrialHung("an earlier call on this engine hung; the engine is abandoned")
+        reply: _Reply = queue.Queue(maxsize=1)
+        self._jobs.put((fn, reply))
+        try:
+            return cast("T", self._wait(reply, timeout_s, phase))
+        except TrialHung:
+            self._abandon()
+            raise
+
+    def call_aside(self, fn: Callable[[], T], timeout_s: float, phase: str = "close") -> T:
+        """Run ``fn`` on a fresh daemon thread and wait up to ``timeout_s``: how an
+        engine whose own thread hung is closed. A call that outlives the timeout is
+        left behind (:class:`TrialHung`)."""
+        reply: _Reply = queue.Queue(maxsize=1)
+
+        def run() -> None:
             try:
                 reply.put((True, fn()))
             except BaseException as exc:  # handed to the caller, who decides
                 reply.put((False, exc))
 
-    def call(self, fn: Callable[[], T], timeout_s: float | None = None) -> T:
-        if self.hung:
-            raise TrialHung("an earlier call on this engine hung; the engine is abandoned")
-        reply: queue.Queue[Any] = queue.Queue(maxsize=1)
-        self._jobs.put((fn, reply))
-        try:
-            ok, value = reply.get(timeout=timeout_s)
-        except queue.Empty:
-            self.hung = True
-            raise TrialHung(f"no result within {timeout_s:g} s") from None
+        threading.Thread(target=run, name=f"ttsbench-{self.name}-aside", daemon=True).start()
+        return cast("T", self._wait(reply, timeout_s, phase))
+
+    def _wait(self, reply: _Reply, timeout_s: float | None, phase: str) -> Any:
+        with self.catching(phase):
+            try:
+                ok, value = reply.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TrialHung(f"no result within {timeout_s:g} s") from None
         if ok:
-            return value  # type: ignore[no-any-return]
+            return value
         raise value
 
+    def _abandon(self) -> None:
+        self.hung = True
+        frame = sys._current_frames().get(self._thread.ident or -1)
+        self.hung_at = None if frame is None else _where(frame)
+        with _ABANDONED_LOCK:
+            _ABANDONED.append(self)
+
+    @property
+    def contending(self) -> bool:
+        """Abandoned, and its hung call still runs: it may keep a core busy."""
+        return self.hung and self.busy and self._thread.is_alive()
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the thread has used; None where the platform cannot tell."""
+        if self._cpu_clock is None:
+            return None
+        try:
+            return time.clock_gettime(self._cpu_clock)
+        except OSError:  # the thread has ended
+            return None
+
     def stop(self) -> None:
+        # An abandoned thread gets the stop too: should its hung call ever return, it ends.
+        self._jobs.put(None)
         if not self.hung:
-            self._jobs.put(None)
             self._thread.join(timeout=5)
+
+
+# Abandoned engine threads, until their hung call returns: what is measured meanwhile
+# shares the machine with them.
+_ABANDONED: list[EngineThread] = []
+_ABANDONED_LOCK = threading.Lock()
+
+
+def still_running(besides: EngineThread | None = None) -> list[EngineThread]:
+    """The abandoned engine threads (other than ``besides``) whose hung call still runs."""
+    with _ABANDONED_LOCK:
+        _ABANDONED[:] = [t for t in _ABANDONED if t.contending]
+        return [t for t in _ABANDONED if t is not besides]
+
+
+class ContentionWatch:
+    """Abandoned engine threads that may share the machine with a run: those whose hung
+    call still runs when the run starts, and the CPU time they burn until it ends.
+
+    A thread blocked on a lock costs nothing; one that spins (or busy-waits on a
+    device) keeps a core and skews every timing measured beside it.
+    """
+
+    def __init__(self, besides: EngineThread | None = None) -> None:
+        self._besides = besides
+        self._start = time.monotonic()
+        self._cpu = {t: t.cpu_s() for t in still_running(besides)}
+
+    def contended(self) -> list[EngineThread]:
+        """The threads that used a noticeable share of a core since the watch began;
+        where the CPU time cannot be read, every one that still ran."""
+        # 5% of the run's wall time, and at least 10 ms: a waiting thread stays far below
+        floor = max(0.01, 0.05 * (time.monotonic() - self._start))
+        found = list(self._cpu)
+        found += [t for t in still_running(self._besides) if t not in self._cpu]
+        out = []
+        for thread in found:
+            before, now = self._cpu.get(thread), thread.cpu_s()
+            if before is None or now is None or now - before >= floor:
+                out.append(thread)
+        return out
+
+
+def _cpu_clock(thread: threading.Thread) -> int | None:
+    """The clock of ``thread``'s CPU time (POSIX threads), or None."""
+    try:
+        return time.pthread_getcpuclockid(thread.ident or 0)
+    except (AttributeError, OSError):  # not on every platform
+        return None
+
+
+_PATHS = sysconfig.get_paths()
+_STDLIB = _PATHS["stdlib"]
+_SITE = (_PATHS["purelib"], _PATHS["platlib"])  # often inside the stdlib folder
+
+
+def _where(frame: FrameType) -> str:
+    """The innermost frame outside the standard library and this package's stamping:
+    the engine's own line (a thread waiting on a lock sits in threading.py)."""
+    here = str(Path(__file__).parent)
+    innermost: FrameType | None = frame
+    while innermost is not None:
+        name = innermost.f_code.co_filename
+        stdlib = name.startswith(_STDLIB) and not name.startswith(_SITE)
+        if not stdlib and not name.startswith(here):
+            break
+        innermost = innermost.f_back
+    chosen = innermost or frame
+    return f"{Path(chosen.f_code.co_filename).name}:{chosen.f_lineno} in {chosen.f_code.co_name}"

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.measure.engine_thread import TrialHung
-from pytest_ttsbench.measure.trial import Chunked, as_audio
+from pytest_ttsbench.measure.stamps import Chunked, as_audio
+from pytest_ttsbench.results.details import LoadSummary
+from pytest_ttsbench.results.stats import ns_to_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -37,7 +39,7 @@ class Request:
 
     @property
     def issue_lag_ms(self) -> float:
-        return (self.started_ns - self.scheduled_ns) / 1e6
+        return ns_to_ms(self.started_ns - self.scheduled_ns)
 
     @property
     def end_ns(self) -> int | None:
@@ -139,22 +141,6 @@ def open_loop(
     return sorted(out, key=lambda r: r.index)
 
 
-@dataclass(frozen=True)
-class LoadSummary:
-    requests: int
-    errors: int
-    wall_s: float  # first scheduled start to last chunk
-    audio_s: float
-    throughput: float  # audio seconds produced per wall second
-    speedup: float | None  # throughput / one request at a time's throughput
-    serialized: bool  # concurrency bought (almost) no throughput
-    issue_lag_p50_ms: float
-    issue_lag_max_ms: float
-
-    def as_dict(self) -> dict[str, float | int | bool | None]:
-        return dict(self.__dict__)
-
-
 # Below this speedup, concurrent requests effectively ran one at a time.
 SERIALIZED_BELOW = 1.2
 
@@ -166,7 +152,7 @@ def throughput(requests: list[Request], sample_rate: int) -> tuple[float, float,
         return 0.0, 0.0, 0.0
     first = min(r.scheduled_ns for r in ok)
     last = max(r.end_ns or first for r in ok)
-    wall = (last - first) / 1e9
+    wall = ns_to_ms(last - first) / 1000
     samples = sum(sum(len(c) for c in r.captured.chunks) for r in ok if r.captured is not None)
     audio_s = samples / sample_rate
     return wall, audio_s, (audio_s / wall if wall > 0 else 0.0)

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from pytest_ttsbench.results.details import RssSamplerStats
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from types import ModuleType, TracebackType
@@ -259,15 +261,19 @@ class RssSampler:
         """Last mark minus first mark (see :func:`growth`)."""
         return growth(self.marks_mb)
 
+    def stats(self) -> RssSamplerStats:
+        """What the results record of this sampler (``details.rss_sampler``)."""
+        return RssSamplerStats(
+            peak_rss_mb=self.peak_mb,
+            baseline_rss_mb=self.baseline_mb,
+            rss_samples=self.samples,
+            rss_interval_ms=_ms(self.mean_interval_s),
+            rss_max_interval_ms=_ms(self.max_interval_s),
+            rss_sampler_cpu_s=self.cpu_s,
+        )
+
     def as_dict(self) -> dict[str, float | int | None]:
-        return {
-            "peak_rss_mb": self.peak_mb,
-            "baseline_rss_mb": self.baseline_mb,
-            "rss_samples": self.samples,
-            "rss_interval_ms": _ms(self.mean_interval_s),
-            "rss_max_interval_ms": _ms(self.max_interval_s),
-            "rss_sampler_cpu_s": self.cpu_s,
-        }
+        return self.stats().as_dict()
 
 
 def _ms(seconds: float | None) -> float | None:

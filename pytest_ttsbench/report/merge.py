@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.report.doc import DEFAULT_HISTORY, UpsertOutcome, upsert_entries
-from pytest_ttsbench.report.table import Entry
+from pytest_ttsbench.report.doc import UpsertOutcome, entries_for, upsert_entries
+from pytest_ttsbench.report.doc_update import DEFAULT_HISTORY
 from pytest_ttsbench.results.files import ResultsFile, ResultsFileError, load_results_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+
+    from pytest_ttsbench.report.table import Entry
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -78,9 +80,7 @@ def entries_from_files(files: Sequence[ResultsFile], now: datetime | None = None
     entries = []
     for f in files:
         when = _session_time(f.created) or now
-        created = when.astimezone(UTC).isoformat(timespec="seconds")
-        date = when.astimezone(UTC).date().isoformat()
-        entries += [Entry(r, date, f.plugin_version, created) for r in f.results]
+        entries += entries_for(f.results, now=when, plugin_version=f.plugin_version)
     return entries
 
 

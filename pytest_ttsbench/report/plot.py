@@ -35,12 +35,17 @@ def plot_available() -> bool:
 
 
 def points_from_results(results: Sequence[BenchResult]) -> list[PlotPoint]:
-    """One point per key, chosen as the results doc chooses its rows."""
-    from pytest_ttsbench.report.table import Entry, select_entries
+    """One point per headline row, chosen as the results doc chooses them."""
+    from pytest_ttsbench.report.sections import HEADLINE, entry_key, select
+    from pytest_ttsbench.report.table import Entry
 
-    chosen = select_entries(Entry(r, "", "") for r in results)
+    chosen = select(Entry(r, "", "") for r in results).get(HEADLINE, [])
     return [
-        PlotPoint(" · ".join(e.key), e.result.metric("ttfa_ms.p50"), e.result.metric("rtf.p50"))
+        PlotPoint(
+            " · ".join(entry_key(HEADLINE, e)),
+            e.result.metric("ttfa_ms.p50"),
+            e.result.metric("rtf.p50"),
+        )
         for e in chosen
     ]
 

@@ -1,4 +1,5 @@
-"""Writing results JSON files: a name no other session holds, written atomically."""
+"""Writing results JSON files: a name claimed exclusively (no other session gets it),
+written atomically."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.report.atomic import atomic_write_bytes
+from pytest_ttsbench.report.atomic import atomic_write_bytes, claim_path
 from pytest_ttsbench.results.files import results_document
 
 if TYPE_CHECKING:
@@ -39,13 +40,9 @@ def results_json_name(now: datetime, host: str) -> str:
 
 
 def unique_results_path(folder: Path, now: datetime | None = None, host: str | None = None) -> Path:
-    """A results file name in ``folder`` that does not exist yet (-2, -3... on clashes)."""
+    """Claim a results file name in ``folder`` (-2, -3... on clashes): the file is
+    created empty and exclusively, so concurrent sessions with the same time and host
+    each get their own; :func:`write_results_json` then replaces it atomically."""
     now = now or datetime.now(UTC)
     name = results_json_name(now, host or socket.gethostname())
-    path = Path(folder) / name
-    stem = path.stem
-    k = 2
-    while path.exists():
-        path = path.with_name(f"{stem}-{k}.json")
-        k += 1
-    return path
+    return claim_path(Path(folder), name.removesuffix(".json"), ".json")

@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from pytest_ttsbench.report.table import (
+    FAILED,
     escape_cell,
     fmt_mb,
     fmt_ms,
     fmt_ratio,
     gate_verdict,
+    is_failed,
+    render_row,
 )
 
 if TYPE_CHECKING:
@@ -70,8 +73,17 @@ def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
         fmt_ratio(result.metric("rtfx.p50")),
         fmt_mb(result.peak_rss_mb),
         fmt_mb(result.accel_peak_mb),
-        gate_verdict(result.gates),
+        # a failed test never reads "pass"; its report above says why
+        FAILED if is_failed(result) else gate_verdict(result.gates),
     ]
+
+
+def _contended_note(results: Sequence[BenchResult]) -> str | None:
+    """The note on rows timed beside pytest-xdist workers; None when there are none."""
+    workers = sorted({r.xdist_workers for r in results if r.xdist_workers > 0})
+    if not workers:
+        return None
+    return CONTENDED_NOTE.format(workers="/".join(map(str, workers)))
 
 
 def terminal_table(results: Sequence[BenchResult]) -> str:
@@ -87,9 +99,9 @@ def terminal_table(results: Sequence[BenchResult]) -> str:
         disable_numparse=True,
         colalign=aligns,
     )
-    workers = sorted({r.xdist_workers for r in results if r.xdist_workers > 0})
-    if workers:
-        text += "\n* " + CONTENDED_NOTE.format(workers="/".join(map(str, workers)))
+    note = _contended_note(results)
+    if note:
+        text += "\n* " + note
     return text
 
 
@@ -108,16 +120,15 @@ def github_step_summary(results: Sequence[BenchResult], *, title: str = "pytest-
         counts.append(f"{unsure} inconclusive")
     lines = [f"### {escape_cell(title)}: {', '.join(counts)}", ""]
     if results:
-        lines.append("| " + " | ".join(HEADERS) + " |")
+        lines.append(render_row(HEADERS))
         lines.append(
             "|" + "|".join("---:" if i in _RIGHT else "---" for i in range(len(HEADERS))) + "|"
         )
         for r in results:
             cells = _cells(r, contended_mark=" (contended)")
-            lines.append("| " + " | ".join(escape_cell(c) for c in cells) + " |")
-        workers = sorted({r.xdist_workers for r in results if r.xdist_workers > 0})
-        if workers:
-            note = CONTENDED_NOTE.format(workers="/".join(map(str, workers)))
+            lines.append(render_row([escape_cell(c) for c in cells]))
+        note = _contended_note(results)
+        if note:
             lines += ["", escape_cell(note[0].upper() + note[1:])]
     if failing:
         lines += ["", "**Failing gates**", ""]

@@ -1,11 +1,9 @@
-"""The results doc's table, as data: its columns, how a result becomes a row, how
-cells are escaped, and how a (possibly hand-edited) Markdown row is parsed back.
-Pure: no I/O, no pytest.
+"""Markdown table mechanics and the cell formats of the results doc: escaping, splitting
+a (possibly hand-edited) row back into cells, number formats, the gates cell and what a
+failed result says about itself. Pure: no I/O, no pytest.
 
-One row per Model + Backend + Hardware. When a run has several results for one key
-(several prompts, suites or streaming modes), the row shows the one ranked first by
-:func:`select_entries`: a result with measured trials, from the ``latency`` suite,
-with the ``medium`` prompt, from the newest session; ties keep the first given.
+Which columns a table has and which result goes to which table is
+:mod:`~pytest_ttsbench.report.columns` and :mod:`~pytest_ttsbench.report.sections`.
 """
 
 from __future__ import annotations
@@ -16,61 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from pytest_ttsbench.results.model import BenchResult
     from pytest_ttsbench.results.verdict import Verdict
 
-Key = tuple[str, str, str]  # model (with variant), backend, hardware: normalized text
-
-
-@dataclass(frozen=True)
-class Column:
-    id: str
-    header: str
-    aliases: tuple[str, ...] = ()
-    numeric: bool = False
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("model", "Model"),
-    Column("backend", "Backend"),
-    Column("hardware", "Hardware", ("device", "machine")),
-    Column("mode", "Mode", ("stream mode", "streaming", "streaming mode")),
-    Column("prompt", "Prompt"),
-    Column("ttfa_p50", "TTFA p50 (ms)", ("ttfa p50", "ttfa ms p50"), numeric=True),
-    Column("ttfa_p95", "TTFA p95 (ms)", ("ttfa p95", "ttfa ms p95"), numeric=True),
-    Column("latency_p50", "Latency p50 (ms)", ("latency p50", "e2e p50 ms"), numeric=True),
-    Column("rtf_p50", "RTF p50 (lower is better)", ("rtf p50", "rtf"), numeric=True),
-    Column("peak_rss", "Peak RSS (MB)", ("rss mb", "peak rss"), numeric=True),
-    Column(
-        "accel_peak", "Accel peak (MB)", ("accel mb", "accelerator peak mb", "gpu mb"), numeric=True
-    ),
-    Column("load", "Load (s)", ("load s", "load time s"), numeric=True),
-    Column("n", "n", ("trials",), numeric=True),
-    Column("gates", "Gates", ("gate", "verdict")),
-    Column("date", "Date"),
-    Column("versions", "Versions", ("engine versions",)),
-    Column("plugin", "Plugin", ("plugin version", "pytest ttsbench")),
-)
-KEY_COLUMNS = ("model", "backend", "hardware")
-COLUMN_IDS = tuple(c.id for c in COLUMNS)
-BY_ID: dict[str, Column] = {c.id: c for c in COLUMNS}
-
-
-def _fold(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", text.casefold())
-
-
-_HEADER_LOOKUP: dict[str, str] = {}
-for _col in COLUMNS:
-    for _name in (_col.header, *_col.aliases):
-        _HEADER_LOOKUP.setdefault(_fold(_name), _col.id)
-
-
-def column_id(header_cell: str) -> str | None:
-    """Which of our columns a header cell names (case, spaces, punctuation ignored)."""
-    return _HEADER_LOOKUP.get(_fold(unescape_cell(header_cell)))
+# A row's identity: its key cells, normalized. The headline table keys on model (with
+# variant), backend and hardware; a suite section adds prompt, mode and params.
+Key = tuple[str, ...]
 
 
 # ---- cells ---------------------------------------------------------------------------
@@ -167,18 +118,6 @@ def render_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def render_separator(column_ids: Sequence[str | None]) -> str:
-    cells = []
-    for cid in column_ids:
-        col = BY_ID.get(cid) if cid else None
-        cells.append("---:" if col is not None and col.numeric else "---")
-    return "|" + "|".join(cells) + "|"
-
-
-def render_header() -> list[str]:
-    return [render_row([c.header for c in COLUMNS]), render_separator(COLUMN_IDS)]
-
-
 # ---- values ----------------------------------------------------------------------------
 NA = "n/a"
 
@@ -209,6 +148,10 @@ def fmt_s(value: float | None) -> str:
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
+def fmt_fixed(value: float | None, digits: int) -> str:
+    return NA if value is None else f"{value:.{digits}f}"
+
+
 GATE_OUTCOMES = ("pass", "fail", "inconclusive")
 
 
@@ -227,19 +170,53 @@ def gate_verdict(gates: Sequence[Verdict]) -> str:
     return f"unknown ({len(outcomes)})"
 
 
+# ---- failed results ----------------------------------------------------------------------
+FAILED_OUTCOMES = frozenset({"failed", "error"})
+FAILED = "FAILED"  # how a gates cell of a failed result begins
+REASON_CHARS = 100  # a reason longer than this is cut: the test report has the rest
+
+
+def is_failed(result: BenchResult) -> bool:
+    """The test failed or errored, or nothing was measured: its numbers are no row's."""
+    return result.outcome in FAILED_OUTCOMES or result.n == 0
+
+
+def _short(text: str) -> str:
+    text = norm(clean_text(text))
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1].rstrip() + "…"
+
+
+def failure_reason(result: BenchResult) -> str:
+    """Why a failed result failed, in one short line: what the test report said (when
+    the edge recorded it), else a broken gate, else a broken trial, else no trials."""
+    said = result.details.get("failure")
+    if isinstance(said, str) and said.strip():
+        return _short(said)
+    broken = [g for g in result.gates if g.outcome == "fail" and not g.informational]
+    if broken:
+        return _short("; ".join(g.reason or g.name for g in broken))
+    bad = next((t for t in result.trials if t.kind != "warmup" and not t.valid), None)
+    if bad is not None:
+        return _short(f"{bad.kind} trial {bad.index}: {bad.error or '; '.join(bad.problems)}")
+    if result.n == 0:
+        return "no valid measured trial"
+    return f"the test {'errored' if result.outcome == 'error' else 'failed'} (see its report)"
+
+
+def gates_cell(result: BenchResult) -> str:
+    """The Gates cell: the gate verdicts, or FAILED with the reason; never "pass" for a
+    failed test."""
+    if is_failed(result):
+        return f"{FAILED}: {failure_reason(result)}"
+    return gate_verdict(result.gates)
+
+
+def is_failed_cell(raw: str) -> bool:
+    return cell_key(raw).upper().startswith(FAILED)
+
+
 def versions_text(versions: Mapping[str, str]) -> str:
     return ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
-
-
-def _key_part(value: str) -> str:
-    # an empty key cell would not read back as a row, and the row would be added again
-    # on every run
-    return norm(clean_text(value)) or "?"
-
-
-def result_key(result: BenchResult) -> Key:
-    model, backend, hardware, _prompt = result.key
-    return (_key_part(model), _key_part(backend), _key_part(hardware))
 
 
 def sort_key(key: Key) -> tuple[str, ...]:
@@ -256,55 +233,8 @@ class Entry:
     created: str = ""  # the session's ISO time: the newest session wins a tie
 
     @property
-    def key(self) -> Key:
-        return result_key(self.result)
-
-
-def row_cells(entry: Entry) -> dict[str, str]:
-    """Escaped cell text for every column of :data:`COLUMNS`."""
-    r = entry.result
-    model, backend, hardware, prompt = r.key
-    if r.suite and r.suite != "latency":
-        prompt = f"{prompt} ({r.suite})"
-    n = str(r.n)
-    if r.xdist_workers > 0:
-        n += f" (contended, {r.xdist_workers} workers)"
-    values = {
-        "model": model,
-        "backend": backend,
-        "hardware": hardware,
-        "mode": r.stream_mode,
-        "prompt": prompt,
-        "ttfa_p50": fmt_ms(r.metric("ttfa_ms.p50")),
-        "ttfa_p95": fmt_ms(r.metric("ttfa_ms.p95")),
-        "latency_p50": fmt_ms(r.metric("latency_ms.p50")),
-        "rtf_p50": fmt_ratio(r.metric("rtf.p50")),
-        "peak_rss": fmt_mb(r.peak_rss_mb),
-        "accel_peak": fmt_mb(r.accel_peak_mb),
-        "load": fmt_s(r.load_s),
-        "n": n,
-        "gates": gate_verdict(r.gates),
-        "date": entry.date,
-        "versions": versions_text(r.versions),
-        "plugin": entry.plugin_version,
-    }
-    cells = {cid: escape_cell(values[cid]) for cid in COLUMN_IDS}
-    for cid in KEY_COLUMNS:
-        cells[cid] = cells[cid] or "?"
-    return cells
-
-
-def select_entries(entries: Iterable[Entry]) -> list[Entry]:
-    """One entry per key (see the module doc for the rule), sorted by key."""
-    # Two stable sorts: newest session first, then the preference; ties keep input order.
-    ordered = sorted(entries, key=lambda e: e.created, reverse=True)
-    ordered.sort(
-        key=lambda e: (e.result.n == 0, e.result.suite != "latency", e.result.prompt != "medium")
-    )
-    best: dict[Key, Entry] = {}
-    for entry in ordered:
-        best.setdefault(entry.key, entry)
-    return [best[k] for k in sorted(best, key=sort_key)]
+    def failed(self) -> bool:
+        return is_failed(self.result)
 
 
 def parse_float(raw: str) -> float | None:

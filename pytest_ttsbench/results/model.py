@@ -9,17 +9,25 @@ Gates and reports read metrics by flat names (:meth:`BenchResult.metric`):
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.results.stats import STATISTICS, Summary, summarize
+from pytest_ttsbench.results.details import (
+    CacheCheck,
+    ColdStartRuns,
+    EngineWarning,
+    LoadSummary,
+    RssSamplerStats,
+    RssTrace,
+    merge_warnings,
+)
+from pytest_ttsbench.results.stats import STATISTICS, Summary, gaps_ms, summarize
 from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.results.verdict import Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 SCHEMA_VERSION = 1
 
@@ -147,12 +155,27 @@ class BenchResult:
     cold_ttfa_ms: float | None = None  # set from the cold trial by measure.py
     cold_latency_ms: float | None = None
     versions: dict[str, str] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)  # provider, threads, options
+    # what the engine reports of itself (free-form): engine, capabilities, options, clock
+    details: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)  # swept knobs: {"speed": 1.2}
     gates: list[Verdict] = field(default_factory=list)  # filled by the gate keeper
     outcome: str = "passed"
     xdist_workers: int = 0  # > 0: other benchmarks ran in parallel; timings contended
     summaries: dict[str, Summary] = field(default_factory=dict)
+    # what each benchmark shape found besides the trials (JSON: under "details")
+    notes: list[str] = field(default_factory=list)  # told to the user in the summary
+    trials_requested: int | None = None  # --tts-trials or trials=
+    trials_planned: int | None = None  # raised by percentile gates that need more
+    cold_prompt: str | None = None  # the prompt of the target's cold trial
+    rss: RssTrace | None = None
+    load: LoadSummary | None = None  # concurrent requests
+    arrival_rate_hz: float | None = None  # open loop: the Poisson rate
+    cold_start: ColdStartRuns | None = None
+    cache_check: CacheCheck | None = None
+    extra_info: dict[str, Any] | None = None  # the test's tts_bench.extra_info
+    # what the engine warned while this result ran (and, on the target's first result,
+    # while it loaded): counted, never raised
+    warnings: list[EngineWarning] = field(default_factory=list)
 
     # ---- derived -------------------------------------------------------------------
     @property
@@ -179,7 +202,7 @@ class BenchResult:
         if name == "chunk_gap_ms":
             gaps: list[float] = []
             for t in self.valid_trials:
-                gaps.extend((b - a) / 1e6 for a, b in itertools.pairwise(t.chunk_ns))
+                gaps.extend(gaps_ms(t.chunk_ns))
             return gaps
         values = [t.metrics.get(name) for t in self.valid_trials]
         return [float(v) for v in values if v is not None and math.isfinite(v)]
@@ -220,6 +243,35 @@ class BenchResult:
         return (model, self.target.backend, self.hardware, self.prompt)
 
     # ---- JSON ---------------------------------------------------------------------
+    def _typed_details(self) -> dict[str, Any]:
+        """The typed details in their schema-1 places; a shape that did not set one
+        leaves its key out, as the dicts of old did."""
+        out: dict[str, Any] = {}
+        if self.trials_requested is not None:
+            out["trials_requested"] = self.trials_requested
+        if self.trials_planned is not None:
+            out["trials_planned"] = self.trials_planned
+        if self.cold_prompt is not None:
+            out["cold_prompt"] = self.cold_prompt
+        if self.rss is not None:
+            out["rss_sampler"] = self.rss.sampler.as_dict()
+            out["rss_after_trials_mb"] = list(self.rss.after_trials_mb)
+        if self.arrival_rate_hz is not None:
+            out["arrival_rate_hz"] = self.arrival_rate_hz
+        if self.load is not None:
+            out["load"] = self.load.as_dict()
+        if self.notes:
+            out["notes"] = list(self.notes)
+        if self.cold_start is not None:
+            out["cold_start"] = self.cold_start.as_dict()
+        if self.cache_check is not None:
+            out["cache_check"] = self.cache_check.as_dict()
+        if self.extra_info is not None:
+            out["extra_info"] = dict(self.extra_info)
+        if self.warnings:
+            out["warnings"] = [w.as_dict() for w in self.warnings]
+        return out
+
     def as_dict(self, with_trials: bool = True) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
@@ -242,7 +294,7 @@ class BenchResult:
             "cold_latency_ms": self.cold_latency_ms,
             "summaries": {k: v.as_dict() for k, v in sorted(self.summaries.items())},
             "versions": dict(self.versions),
-            "details": dict(self.details),
+            "details": {**self.details, **self._typed_details()},
             "params": dict(self.params),
             "gates": [v.as_dict() for v in self.gates],
             "outcome": self.outcome,
@@ -255,6 +307,8 @@ class BenchResult:
         schema = d.get("schema")
         if schema != SCHEMA_VERSION:
             raise ValueError(f"result schema {schema!r} is not {SCHEMA_VERSION}")
+        details = dict(d.get("details", {}))
+        typed = _pop_typed_details(details)
         result = cls(
             target=Target.from_dict(d["target"]),
             test=str(d["test"]),
@@ -274,13 +328,83 @@ class BenchResult:
             cold_ttfa_ms=d.get("cold_ttfa_ms"),
             cold_latency_ms=d.get("cold_latency_ms"),
             versions=dict(d.get("versions", {})),
-            details=dict(d.get("details", {})),
+            details=details,
             params=dict(d.get("params", {})),
             gates=[Verdict.from_dict(v) for v in d.get("gates", [])],
             outcome=str(d.get("outcome", "passed")),
             xdist_workers=int(d.get("xdist_workers", 0)),
             summaries={k: Summary.from_dict(v) for k, v in d.get("summaries", {}).items()},
+            **typed,
         )
         if result.trials and not result.summaries:
             result.summarize()
         return result
+
+
+def _pop_typed_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Take the typed details out of a JSON ``details`` dict (what remains is the
+    engine's free-form info); the keyword arguments of :class:`BenchResult`."""
+    out: dict[str, Any] = {}
+    notes = details.pop("notes", None)
+    if notes:
+        out["notes"] = [str(n) for n in notes]
+    for key in ("trials_requested", "trials_planned"):
+        value = details.pop(key, None)
+        if value is not None:
+            out[key] = int(value)
+    cold_prompt = details.pop("cold_prompt", None)
+    if cold_prompt is not None:
+        out["cold_prompt"] = str(cold_prompt)
+    sampler = details.pop("rss_sampler", None)
+    after = details.pop("rss_after_trials_mb", None)
+    if sampler is not None or after is not None:
+        out["rss"] = RssTrace(
+            sampler=RssSamplerStats.from_dict(sampler or {}),
+            after_trials_mb=[float(v) for v in after or ()],
+        )
+    rate = details.pop("arrival_rate_hz", None)
+    if rate is not None:
+        out["arrival_rate_hz"] = float(rate)
+    readers: dict[str, Any] = {
+        "load": LoadSummary.from_dict,
+        "cold_start": ColdStartRuns.from_dict,
+        "cache_check": CacheCheck.from_dict,
+    }
+    for key, read in readers.items():
+        value = details.pop(key, None)
+        if value is not None:
+            out[key] = read(value)
+    extra = details.pop("extra_info", None)
+    if extra is not None:
+        out["extra_info"] = dict(extra)
+    warned = details.pop("warnings", None)
+    if warned:
+        out["warnings"] = [EngineWarning.from_dict(w) for w in warned]
+    return out
+
+
+# A warning's message in a summary line: long enough to recognise, short enough to read.
+WARNING_MESSAGE_CHARS = 50
+
+
+def warning_lines(results: Iterable[BenchResult]) -> list[str]:
+    """One line per target that warned, counts summed over its results, e.g.
+    ``warnings: kokoro-pt-cpu: 3 UserWarning 'dropout option adds ...' (load), ...``."""
+    by_target: dict[str, list[EngineWarning]] = {}
+    for result in results:
+        if result.warnings:
+            by_target.setdefault(result.target.id, []).extend(result.warnings)
+    lines = []
+    for target_id, found in by_target.items():
+        told = [
+            f"{w.count} {w.category} '{_shorten(w.message)}' ({w.phase})"
+            for w in merge_warnings(found)
+        ]
+        lines.append(f"warnings: {target_id}: " + ", ".join(told))
+    return lines
+
+
+def _shorten(message: str) -> str:
+    if len(message) <= WARNING_MESSAGE_CHARS:
+        return message
+    return message[: WARNING_MESSAGE_CHARS - 3].rstrip() + "..."

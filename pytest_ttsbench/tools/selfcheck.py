@@ -20,7 +20,8 @@ from pytest_ttsbench.engines.base import EngineContext, SynthesisOptions, Weight
 from pytest_ttsbench.engines.synthetic import SyntheticEngine
 from pytest_ttsbench.measure.engine_thread import EngineThread
 from pytest_ttsbench.measure.memory import RssSampler
-from pytest_ttsbench.measure.trial import build_trial, capture
+from pytest_ttsbench.measure.stamps import capture
+from pytest_ttsbench.measure.trial import build_trial
 from pytest_ttsbench.results.target import Target
 
 TEXT = "Thank you for calling. Your order shipped this morning and arrives on Thursday."

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import textwrap
 
 import pytest
+
+# The plugin imports these only when a benchmark runs. pytester's in-process runs drop
+# every module the inner run imported, and numpy's C extensions cannot be imported a
+# second time in one process: import them here, in the outer process, once.
+for _name in ("numpy", "numpy.fft", "scipy.signal", "scipy.stats", "pyloudnorm", "psutil"):
+    importlib.import_module(_name)
 
 SYNTHETIC_CONFTEST = textwrap.dedent(
     """

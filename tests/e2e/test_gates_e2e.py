@@ -167,3 +167,43 @@ def test_a_results_doc_is_refused_as_a_baseline(ttsb: pytest.Pytester) -> None:
     result = ttsb.runpytest(*SYNTH, "--tts-baseline=BENCH.md")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "a results doc holds medians only" in result.stderr.str()
+
+
+def test_a_rule_without_suite_leaves_the_caching_suite_alone(ttsb: pytest.Pytester) -> None:
+    # caching runs 4 repeats: a p50 gate there was always inconclusive, so a skip
+    ttsb.makepyfile(
+        test_caching="""
+        def test_repeated_vs_unique(tts_bench):
+            tts_bench.cache_check("short", repeats=4)
+        """,
+        test_mine=TEST,
+    )
+    gate_file(ttsb, "rtf.p50 <= 100")
+    result = ttsb.runpytest(*SYNTH, *QUICK, "--tts-gates=gates.toml", "-rs")
+    result.assert_outcomes(passed=2)
+    assert "inconclusive" not in result.stdout.str()
+    gate_file(ttsb, "rtf.p50 <= 100", extra='suite = "caching"\n')
+    named = ttsb.runpytest(*SYNTH, *QUICK, "--tts-gates=gates.toml", "-rs")
+    named.assert_outcomes(passed=1, skipped=1)  # test_mine is not caching: not judged
+    assert "gate inconclusive" in named.stdout.str()
+
+
+def test_raising_the_trials_a_test_asked_for_is_reported(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(
+        """
+        def test_three(tts_bench):
+            tts_bench("short", trials=3)
+        """
+    )
+    gate_file(ttsb, "rtf.p50 <= 100")
+    result = ttsb.runpytest(*SYNTH, *QUICK, "--tts-gates=gates.toml")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*note: synthetic-sim-cpu [[]short[]]: trials raised from 3 to 5 so the gates*"]
+    )
+    ttsb.makepyfile(TEST)  # asks for nothing: --tts-trials decides
+    enough = ttsb.runpytest(*SYNTH, *QUICK, "--tts-gates=gates.toml", "--tts-trials=6")
+    enough.assert_outcomes(passed=1)
+    assert "trials raised" not in enough.stdout.str()
+    few = ttsb.runpytest(*SYNTH, *QUICK, "--tts-gates=gates.toml", "--tts-trials=2")
+    assert "trials raised from 2 to 5" in few.stdout.str()

@@ -1,15 +1,32 @@
-"""Collecting the whole matrix imports no engine package: skips are decided with
-find_spec, nvidia-smi and file checks. Checked through sys.modules in a fresh process."""
+"""Loading the plugin and collecting the whole matrix import nothing heavy: no numpy,
+no report writer dependency, no engine package. Skips are decided with find_spec,
+nvidia-smi and file checks; the trial runner and the report writers are imported when
+the first benchmark runs or the first report is written. Checked through sys.modules
+in fresh processes: the import list, never a time."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-HEAVY = (
+# what the plugin itself depends on, imported only to measure or to write reports
+CORE_HEAVY = (
+    "numpy",
+    "scipy",
+    "pyloudnorm",
+    "psutil",
+    "tabulate",
+    "filelock",
+)
+# engine packages and what they pull in
+ENGINE_HEAVY = (
     "torch",
     "mlx",
     "onnxruntime",
@@ -23,10 +40,80 @@ HEAVY = (
     "misaki",
     "spacy",
 )
+HEAVY = CORE_HEAVY + ENGINE_HEAVY
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+# a plugin that writes the heavy top-level packages loaded once collection is done
+DUMP_PLUGIN = textwrap.dedent(
+    """
+    import json
+    import os
+    import sys
+
+    HEAVY = {heavy!r}
+
+    def pytest_collection_finish(session):
+        loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(HEAVY))
+        with open(os.environ["TTSBENCH_TEST_DUMP"], "w") as fh:
+            json.dump(loaded, fh)
+    """
+)
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """A child process that is a plain run even when this one is an xdist worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(extra)
+    return env
+
+
+def test_importing_the_plugin_loads_nothing_heavy() -> None:
+    code = (
+        "import json, sys, pytest_ttsbench.plugin; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_clean_env(),
+    )
+    loaded = set(json.loads(done.stdout))
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_collecting_the_suites_loads_nothing_heavy(tmp_path: Path) -> None:
+    (tmp_path / "ttsbench_dump.py").write_text(DUMP_PLUGIN.format(heavy=HEAVY))
+    dump = tmp_path / "loaded.json"
+    path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "ttsbench_dump",
+            "-p",
+            "no:cacheprovider",
+            str(SUITES),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=_clean_env(PYTHONPATH=path, TTSBENCH_TEST_DUMP=str(dump)),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "test_latency" in done.stdout  # the suites really were collected
+    assert json.loads(dump.read_text()) == []
 
 
 def test_collecting_every_target_imports_no_engine(ttsb: pytest.Pytester) -> None:
-    installed = [name for name in HEAVY if importlib.util.find_spec(name) is not None]
+    installed = [name for name in ENGINE_HEAVY if importlib.util.find_spec(name) is not None]
     if "kokoro_onnx" not in installed:
         pytest.skip("kokoro-onnx is not installed: nothing heavy could be imported anyway")
     ttsb.makeconftest(
@@ -35,7 +122,7 @@ def test_collecting_every_target_imports_no_engine(ttsb: pytest.Pytester) -> Non
             import json
             import sys
 
-            HEAVY = {HEAVY!r}
+            HEAVY = {ENGINE_HEAVY!r}
 
             def pytest_collection_finish(session):
                 loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)

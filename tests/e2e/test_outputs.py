@@ -56,3 +56,48 @@ def test_xdist_turns_pytest_benchmark_off_but_not_us(ttsb: pytest.Pytester) -> N
     (row,) = json.loads(path.read_text())["results"]
     assert row["summaries"]["latency_ms"]["n"] == 2
     assert not out.exists()  # pytest-benchmark disabled itself under xdist
+
+
+BRIDGE_PROBE = """
+def test_probe(request, tts_target):
+    bridge = request.config.pluginmanager.get_plugin("ttsbench-benchmark-bridge")
+    print("BRIDGE", bridge is not None)
+"""
+
+
+@pytest.mark.parametrize(("args", "registered"), [((), True), (("-p", "no:benchmark"), False)])
+def test_benchmark_bridge_only_with_pytest_benchmark(
+    ttsb: pytest.Pytester, args: tuple[str, ...], registered: bool
+) -> None:
+    pytest.importorskip("pytest_benchmark")
+    ttsb.makepyfile(BRIDGE_PROBE)
+    result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "-s", *args)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*BRIDGE {registered}*"])
+
+
+def test_without_pytest_benchmark_a_benchmark_still_runs(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(TEST)
+    result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "-p", "no:benchmark")
+    result.assert_outcomes(passed=1)
+
+
+def test_terminal_summary_lists_what_was_written(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(TEST)
+    result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--update-results-doc")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= ttsbench results (RTF: lower is better) =*",
+            "results JSON: .ttsbench*results-*.json",
+            "chunk trace: .ttsbench*chunks-*.csv",
+        ]
+    )
+    assert (ttsb.path / "docs" / "BENCHMARK_RESULTS.md").is_file()
+
+
+def test_no_benchmark_no_summary(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile("def test_plain(tts_target):\n    pass\n")
+    result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "-k", "synthetic")
+    assert "ttsbench results" not in result.stdout.str()
+    assert not (ttsb.path / ".ttsbench").exists()

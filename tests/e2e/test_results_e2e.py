@@ -52,12 +52,20 @@ More notes below the table.
 """
 
 
+def block(text: str, name: str) -> str:
+    """The lines of a managed block of the results doc ("" when it has none)."""
+    begin = f"<!-- ttsbench:{name}:begin -->"
+    return (
+        text.split(begin, 1)[1].split(f"<!-- ttsbench:{name}:end -->")[0] if begin in text else ""
+    )
+
+
 def results_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("results-*.json"))
 
 
 def test_plain_run_writes_one_results_json_and_the_doc(ttsb: pytest.Pytester) -> None:
-    ttsb.makepyfile(FOUR_TESTS)
+    ttsb.makepyfile(test_latency=FOUR_TESTS)
     doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
     result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--update-results-doc")
     result.assert_outcomes(passed=4)
@@ -68,16 +76,79 @@ def test_plain_run_writes_one_results_json_and_the_doc(ttsb: pytest.Pytester) ->
     trace = path.with_name(path.name.replace("results-", "chunks-")).with_suffix(".csv")
     assert trace.read_text().startswith("test,target,prompt,stream_mode,trial,kind,chunk,t_ms")
     text = doc.read_text()
-    assert "| synthetic (speed=1.0) | sim |" in text
-    assert "| synthetic (speed=1.25) | sim |" in text
+    # knobs set: the latency suite's own section, never the headline
+    section = block(text, "suite.latency")
+    assert "| synthetic | sim |" in section
+    assert "| short | native | speed=1 |" in section
+    assert "| medium | native | speed=1.25 |" in section
+    assert "| synthetic |" not in block(text, "results")
     out = result.stdout.str()
     assert "ttsbench results (RTF: lower is better)" in out
     assert "results JSON: .ttsbench/results-" in out
 
 
+SUITES = {
+    "test_latency": """
+        def test_latency(tts_bench):
+            tts_bench("medium")
+        """,
+    "test_quality": """
+        def test_audio_quality(tts_bench):
+            tts_bench("medium", trials=2)
+        """,
+}
+
+
+def test_only_the_latency_suite_on_the_headline_prompt_writes_the_headline(
+    ttsb: pytest.Pytester,
+) -> None:
+    ttsb.makepyfile(**{k: textwrap.dedent(v) for k, v in SUITES.items()})
+    doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
+    args = [*SYNTH, "-p", "no:xdist", "--update-results-doc"]
+    ttsb.runpytest(*args, "test_latency.py").assert_outcomes(passed=1)
+    first = doc.read_text()
+    (row,) = [ln for ln in block(first, "results").splitlines() if ln.startswith("| synthetic")]
+    # a later quality run on the same prompt has its own section and leaves the row
+    ttsb.runpytest(*args, "test_quality.py", "--tts-opt=first_ms=9").assert_outcomes(passed=1)
+    second = doc.read_text()
+    assert [ln for ln in block(second, "results").splitlines() if ln.startswith("| synthetic")] == [
+        row
+    ]
+    assert "| synthetic | sim |" in block(second, "suite.quality")
+    assert "history" not in second.split("<!-- ttsbench:results:end -->")[1].split("suite.")[0]
+
+
+def test_a_failed_test_keeps_the_good_row_and_never_reads_pass(ttsb: pytest.Pytester) -> None:
+    doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
+    args = [*SYNTH, "-p", "no:xdist", "--update-results-doc"]
+    ttsb.makepyfile(test_latency="def test_latency(tts_bench):\n    tts_bench('medium')\n")
+    ttsb.runpytest(*args).assert_outcomes(passed=1)
+    good = block(doc.read_text(), "results")
+    ttsb.makepyfile(
+        test_latency=(
+            "def test_latency(tts_bench):\n"
+            "    tts_bench('medium')\n"
+            "    assert False, 'the audio sounded wrong'\n"
+        )
+    )
+    ttsb.runpytest(*args).assert_outcomes(failed=1)
+    after = block(doc.read_text(), "results")
+    rows = [ln for ln in after.splitlines() if ln.startswith("| synthetic")]
+    assert rows == [ln for ln in good.splitlines() if ln.startswith("| synthetic")]
+    (note,) = [ln for ln in after.splitlines() if "FAILED" in ln]
+    assert note.startswith("- **synthetic · sim · ")
+    assert "pass" not in note
+    # in a fresh doc the failed run is a row of its own: FAILED, never "pass"
+    fresh = ttsb.path / "fresh.md"
+    ttsb.runpytest(*args, f"--tts-results-doc={fresh}").assert_outcomes(failed=1)
+    (row,) = [ln for ln in block(fresh.read_text(), "results").splitlines() if "synthetic" in ln]
+    assert "| FAILED: " in row
+    assert "pass" not in row
+
+
 def test_xdist_writes_once_with_every_row(ttsb: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
-    ttsb.makepyfile(FOUR_TESTS)
+    ttsb.makepyfile(test_latency=FOUR_TESTS)
     result = ttsb.runpytest(*SYNTH, "-n", "2", "--update-results-doc")
     result.assert_outcomes(passed=4)
     (path,) = results_files(ttsb.path / ".ttsbench")
@@ -115,7 +186,7 @@ def test_a_crashed_worker_loses_only_its_own_rows(ttsb: pytest.Pytester) -> None
 
 
 def test_update_keeps_other_machines_and_hand_written_text(ttsb: pytest.Pytester) -> None:
-    ttsb.makepyfile(FOUR_TESTS)
+    ttsb.makepyfile(test_latency=FOUR_TESTS)
     doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
     doc.parent.mkdir()
     doc.write_text(OTHER_MACHINES)
@@ -129,14 +200,13 @@ def test_update_keeps_other_machines_and_hand_written_text(ttsb: pytest.Pytester
         if line.strip() and "ttsbench:results" not in line:
             assert line in second, line
     assert second.index("Hand-written notes") < second.index("| chatterbox-turbo |")
-    assert "<!-- ttsbench:history:begin -->" in second
-    ours = [ln for ln in first.splitlines() if ln.startswith("| synthetic (speed=1.0)")]
+    ours = [ln for ln in block(first, "suite.latency").splitlines() if "| speed=1 |" in ln]
     assert ours
-    assert ours[0] in second.split("<!-- ttsbench:history:begin -->")[1]
+    assert ours[0] in block(second, "history.latency")
 
 
 def test_the_merge_command_does_the_same_upsert(ttsb: pytest.Pytester) -> None:
-    ttsb.makepyfile(FOUR_TESTS)
+    ttsb.makepyfile(test_latency=FOUR_TESTS)
     ttsb.runpytest(*SYNTH, "-p", "no:xdist").assert_outcomes(passed=4)
     doc = ttsb.path / "BENCH.md"
     doc.write_text(OTHER_MACHINES)
@@ -150,12 +220,12 @@ def test_the_merge_command_does_the_same_upsert(ttsb: pytest.Pytester) -> None:
     assert done.returncode == 0, done.stderr
     text = doc.read_text()
     assert "| chatterbox-turbo | pt | NVIDIA H100 80GB HBM3 |" in text
-    assert "| synthetic (speed=1.25) | sim |" in text
+    assert "| speed=1.25 |" in block(text, "suite.latency")
     assert "Hand-written notes that must survive every update." in text
 
 
 def test_two_concurrent_sessions_both_land(ttsb: pytest.Pytester) -> None:
-    ttsb.makepyfile(FOUR_TESTS)
+    ttsb.makepyfile(test_latency=FOUR_TESTS)
     doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
     cmd = [sys.executable, "-m", "pytest", *SYNTH, "-p", "no:xdist", "-q", "--update-results-doc"]
     procs = [
@@ -171,14 +241,14 @@ def test_two_concurrent_sessions_both_land(ttsb: pytest.Pytester) -> None:
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out.decode()
     text = doc.read_text()
-    assert "| synthetic (speed=1.0) |" in text
-    assert "| synthetic (speed=1.25) |" in text
+    assert "| speed=1 |" in text
+    assert "| speed=1.25 |" in text
 
 
 def test_a_crash_mid_write_leaves_the_old_doc(
     ttsb: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ttsb.makepyfile(FOUR_TESTS)
+    ttsb.makepyfile(test_latency=FOUR_TESTS)
     doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
     doc.parent.mkdir()
     doc.write_text(OTHER_MACHINES)

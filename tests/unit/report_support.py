@@ -12,7 +12,7 @@ from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.results.verdict import Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 
 def make_result(
@@ -35,6 +35,8 @@ def make_result(
     load_s: float | None = 1.234,
     versions: dict[str, str] | None = None,
     xdist_workers: int = 0,
+    params: Mapping[str, object] | None = None,
+    outcome: str = "passed",
 ) -> BenchResult:
     """A result with one measured trial per latency; TTFA is ``ttfa_ratio`` of it."""
     target = Target(model, backend, device, variant, default_variant)
@@ -75,9 +77,25 @@ def make_result(
         versions=versions if versions is not None else {"kokoro-onnx": "0.4.9"},
         gates=list(gates),
         xdist_workers=xdist_workers,
+        params=dict(params or {}),
+        outcome=outcome,
     )
     result.summarize()
     return result
+
+
+def block(text: str, name: str) -> str:
+    """The lines between a managed block's markers ("" when the doc has no such block)."""
+    begin, end = f"<!-- ttsbench:{name}:begin -->\n", f"<!-- ttsbench:{name}:end -->"
+    if begin not in text:
+        return ""
+    return text.split(begin, 1)[1].split(end, 1)[0]
+
+
+def table_rows(text: str, name: str) -> list[str]:
+    """The body rows of the table in a block (header and separator left out)."""
+    lines = [ln for ln in block(text, name).splitlines() if ln.startswith("|")]
+    return lines[2:]
 
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report.results_json import write_results_json
 from pytest_ttsbench.results.files import build_session
-from tests.unit.report_support import make_result
+from tests.unit.report_support import GOLDEN, make_result
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -158,3 +158,26 @@ def test_version_and_help(tmp_path: Path) -> None:
     assert "--doc" in helptext
     assert "--history" in helptext
     assert "--plot" in helptext
+
+
+def test_merge_upgrades_an_old_doc_and_only_latency_writes_the_headline(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    old = (GOLDEN / "legacy_benchmark_results.md").read_text(encoding="utf-8")
+    doc.write_text(old, encoding="utf-8")
+    hw = "Intel(R) Xeon(R) Processor @ 2.10GHz (2 cores)"
+    quality = make_result(hardware=hw, suite="quality", latencies_ms=[9000.0])
+    failed = make_result(hardware=hw, latencies_ms=[], outcome="failed")
+    f = results_file(tmp_path, "a.json", [quality, failed], created="2026-11-23T00:00:00")
+    done = run("merge", f, "--doc", doc, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "warning: " in done.stdout
+    assert "moved 14 rows of other suites" in done.stdout
+    assert "kept the last good row of 1 whose run failed" in done.stdout
+    text = doc.read_text(encoding="utf-8")
+    headline = text.split("<!-- ttsbench:results:begin -->")[1].split("<!-- ttsbench:results:end")[
+        0
+    ]
+    assert "| 4911 | 4981 | 4911 | 0.418 |" in headline  # the old latency row stands
+    assert "9000" not in headline
+    assert "2026-11-23: FAILED: no valid measured trial (n=0)" in headline
+    assert "| kokoro | onnx |" in text.split("<!-- ttsbench:suite.quality:begin -->")[1]

@@ -1,4 +1,4 @@
-"""measure.py: metric definitions on hand-made timelines, no engines."""
+"""measure/: metric definitions on hand-made timelines, stamping and planning, no engines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from pytest_ttsbench.measure import engine_thread
+from pytest_ttsbench.measure import engine_thread, planning, stamps
 from pytest_ttsbench.measure import trial as measure
 
 SR = 1000  # 1 sample = 1 ms keeps the arithmetic readable
@@ -42,27 +42,43 @@ def test_empty_chunks_do_not_count_as_first_audio() -> None:
 
 def test_underrun_counts_each_dry_spell() -> None:
     # 100 ms chunks arriving every 150 ms: dry 50 ms before chunks 2 and 3
-    arrivals = [0.0, 0.15, 0.30]
-    durations = [0.1, 0.1, 0.1]
-    stalls, seconds = measure.underrun(arrivals, durations)
+    arrivals = [0.0, 150.0, 300.0]
+    durations = [100.0, 100.0, 100.0]
+    stalls, stalled_ms = measure.underrun(arrivals, durations)
     assert stalls == 2
-    assert seconds == pytest.approx(0.1)
+    assert stalled_ms == pytest.approx(100.0)
     need = measure.min_prebuffer(arrivals, durations)
-    assert need == pytest.approx(0.1)  # chunk 3 at 300 ms, 200 ms of audio before it
-    assert measure.underrun(arrivals, durations, prebuffer_s=need) == (0, 0.0)
-    assert measure.underrun(arrivals, durations, prebuffer_s=need - 0.01)[0] > 0
+    assert need == pytest.approx(100.0)  # chunk 3 at 300 ms, 200 ms of audio before it
+    assert measure.underrun(arrivals, durations, prebuffer_ms=need) == (0, 0.0)
+    assert measure.underrun(arrivals, durations, prebuffer_ms=need - 0.01)[0] > 0
+
+
+def test_stall_metrics_by_hand() -> None:
+    # the same timeline through trial_metrics: stall seconds, prebuffer in ms
+    m = measure.trial_metrics(ms(100, 250, 400), [100, 100, 100], [True] * 3, SR)
+    assert m["stalls"] == 2
+    assert m["stall_s"] == pytest.approx(0.1)
+    assert m["min_prebuffer_ms"] == pytest.approx(100.0)
+    assert measure.playback(ms(5, 100), [0, 50], SR) == ([100.0], [50.0])  # empty: no audio
+
+
+def test_one_chunk_ttfa_is_latency_exactly() -> None:
+    # the old latency formula (ns / 1e9 * 1e3) rounded twice: 702.8472099999999
+    m = measure.trial_metrics([702_847_210], [24000], [True], 24000)
+    assert m["ttfa_ms"] == m["latency_ms"] == 702.84721
+    assert m["gap_max_ms"] == 0.0
 
 
 def test_as_audio_rejects_what_is_not_host_audio() -> None:
     with pytest.raises(TypeError, match="not a numpy array"):
-        measure.as_audio([0.0, 1.0], 0)
+        stamps.as_audio([0.0, 1.0], 0)
     with pytest.raises(TypeError, match="mono"):
-        measure.as_audio(np.zeros((2, 10)), 3)
-    assert measure.as_audio(np.zeros((1, 10), dtype=np.float64), 0).dtype == np.float32
+        stamps.as_audio(np.zeros((2, 10)), 3)
+    assert stamps.as_audio(np.zeros((1, 10), dtype=np.float64), 0).dtype == np.float32
 
 
 def test_capture_stamps_every_chunk_in_order() -> None:
-    captured = measure.capture(lambda: iter([np.ones(5), np.ones(3)]))
+    captured = stamps.capture(lambda: iter([np.ones(5), np.ones(3)]))
     assert len(captured.chunk_ns) == 2
     assert captured.chunk_ns[0] <= captured.chunk_ns[1]
     assert [len(c) for c in captured.chunks] == [5, 3]
@@ -88,8 +104,8 @@ def test_adaptive_plan_stops_when_precise() -> None:
     def run(i: int) -> None:
         latencies.append(100.0)
 
-    measure.plan_trials(
-        measure.TrialPlan(trials=3, adaptive=True, max_trials=50), lambda: latencies, run
+    planning.plan_trials(
+        planning.TrialPlan(trials=3, adaptive=True, max_trials=50), lambda: latencies, run
     )
     assert len(latencies) == 6  # 6 equal values: the median CI has zero width
 
@@ -101,16 +117,16 @@ def test_adaptive_plan_respects_cap_and_budget() -> None:
     def run(i: int) -> None:
         latencies.append(float(rng.uniform(10, 1000)))
 
-    measure.plan_trials(
-        measure.TrialPlan(trials=3, adaptive=True, max_trials=12, precision=0.001),
+    planning.plan_trials(
+        planning.TrialPlan(trials=3, adaptive=True, max_trials=12, precision=0.001),
         lambda: latencies,
         run,
     )
     assert len(latencies) == 12
     ticks = iter(range(100))
     latencies.clear()
-    measure.plan_trials(
-        measure.TrialPlan(trials=2, adaptive=True, max_trials=99, precision=0.001, budget_s=5),
+    planning.plan_trials(
+        planning.TrialPlan(trials=2, adaptive=True, max_trials=99, precision=0.001, budget_s=5),
         lambda: latencies,
         run,
         clock=lambda: float(next(ticks)),

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ttsbench.report import doc as rd
-from pytest_ttsbench.report import table as tb
+from pytest_ttsbench.report import doc_parse as dp
+from pytest_ttsbench.report import doc_update as du
+from pytest_ttsbench.report import sections as sec
 from tests.unit.report_support import GOLDEN, LATER, NOW, assert_golden, make_result, sample_results
 
 if TYPE_CHECKING:
@@ -18,13 +20,14 @@ if TYPE_CHECKING:
     from pytest_ttsbench.results.model import BenchResult
 
 KOKORO = ("kokoro", "onnx", "AMD EPYC 7763 (16 cores)")
+HEAD = "results"  # the headline table's label in DocUpdate.added/updated/...
 
 
 def update(
     text: str | None, results: list[BenchResult], *, history: int = 5, when: datetime = NOW
-) -> rd.DocUpdate:
+) -> du.DocUpdate:
     entries = rd.entries_for(results, now=when, plugin_version="0.1.0")
-    return rd.update_doc_text(text, entries, history=history)
+    return du.update_doc_text(text, entries, history=history)
 
 
 def new_text(
@@ -35,18 +38,18 @@ def new_text(
     return out.text
 
 
-def rows_of(text: str, block: str = rd.RESULTS) -> list[rd.Row]:
-    lines = rd.split_lines(text)
-    found = rd.find_blocks(lines)[block]
+def rows_of(text: str, block: str = dp.RESULTS) -> list[dp.Row]:
+    lines = dp.split_lines(text)
+    found = dp.find_blocks(lines).get(block)
     assert found is not None
-    return rd.parse_table(lines, found[0] + 1, found[1], block).rows
+    return dp.parse_table(lines, found[0] + 1, found[1], block, sec.HEADLINE_KEY).rows
 
 
-def cells_by_name(text: str, key: tb.Key, block: str = rd.RESULTS) -> dict[str, str]:
-    lines = rd.split_lines(text)
-    found = rd.find_blocks(lines)[block]
+def cells_by_name(text: str, key: tuple[str, ...], block: str = dp.RESULTS) -> dict[str, str]:
+    lines = dp.split_lines(text)
+    found = dp.find_blocks(lines).get(block)
     assert found is not None
-    table = rd.parse_table(lines, found[0] + 1, found[1], block)
+    table = dp.parse_table(lines, found[0] + 1, found[1], block, sec.HEADLINE_KEY)
     row = next(r for r in table.rows if r.key == key)
     return {cid: row.cells[j] for j, cid in enumerate(table.ids) if cid and j < len(row.cells)}
 
@@ -64,8 +67,8 @@ def test_golden_update_moves_old_values_to_history() -> None:
     first = (GOLDEN / "results_new.md").read_text(encoding="utf-8")
     second = [faster_kokoro(), make_result("kokoro", "pt", "AMD EPYC 7763 (16 cores)")]
     out = update(first, second, when=LATER)
-    assert out.updated == [KOKORO]
-    assert out.added == [("kokoro", "pt", "AMD EPYC 7763 (16 cores)")]
+    assert out.updated == [(HEAD, KOKORO)]
+    assert out.added == [(HEAD, ("kokoro", "pt", "AMD EPYC 7763 (16 cores)"))]
     assert out.moved_to_history == 1
     assert out.text is not None
     assert_golden("results_updated.md", out.text)
@@ -107,7 +110,7 @@ def test_blank_doc_counts_as_missing() -> None:
 def test_doc_without_block_gets_one_appended_and_keeps_its_text() -> None:
     user = "# Mine\n\nMy words, *exactly*.\nlast line without newline"
     text = new_text(user, [make_result()])
-    assert text.startswith(user + "\n\n" + rd.marker(rd.RESULTS, "begin") + "\n")
+    assert text.startswith(user + "\n\n" + dp.marker(dp.RESULTS, "begin") + "\n")
     assert [r.key for r in rows_of(text)] == [KOKORO]
 
 
@@ -116,7 +119,7 @@ def test_rows_of_other_keys_and_outside_text_stay_byte_for_byte() -> None:
     base = base.replace("| marvis | mlx |", "|marvis|   mlx |")  # user spacing
     base = "intro\n" + base + "outro, the end\n"
     out = new_text(base, [faster_kokoro()], when=LATER)
-    table_part = out.split(rd.marker(rd.HISTORY, "begin"))[0]  # the old row is now history
+    table_part = out.split(dp.marker(dp.HISTORY, "begin"))[0]  # the old row is now history
     before, after = base.splitlines(), table_part.splitlines()
     changed = [line for line in before if line not in after]
     assert len(changed) == 1
@@ -131,7 +134,7 @@ def test_same_values_again_change_nothing() -> None:
     out = update(base, sample_results())
     assert out.text == base
     assert out.updated == []
-    assert len(out.unchanged) == 4
+    assert len(out.unchanged) == 5  # 3 headline rows, 1 latency on "short", 1 streaming
     assert out.moved_to_history == 0
 
 
@@ -139,24 +142,24 @@ def test_history_is_newest_first_and_bounded_per_key() -> None:
     text = new_text(None, [make_result(latencies_ms=[100.0])])
     for i in range(1, 8):
         text = new_text(text, [make_result(latencies_ms=[100.0 + i])], history=3)
-    history = rows_of(text, rd.HISTORY)
+    history = rows_of(text, dp.HISTORY)
     latencies = [cells_by_name_row(text, r) for r in history]
     assert latencies == ["106", "105", "104"]  # the current 107 is in the table
     assert cells_by_name(text, KOKORO)["latency_p50"] == "107"
 
 
-def cells_by_name_row(text: str, row: rd.Row) -> str:
-    lines = rd.split_lines(text)
-    block = rd.find_blocks(lines)[rd.HISTORY]
+def cells_by_name_row(text: str, row: dp.Row) -> str:
+    lines = dp.split_lines(text)
+    block = dp.find_blocks(lines).get(dp.HISTORY)
     assert block is not None
-    ids = rd.parse_table(lines, block[0] + 1, block[1], rd.HISTORY).ids
+    ids = dp.parse_table(lines, block[0] + 1, block[1], dp.HISTORY, sec.HEADLINE_KEY).ids
     return row.cells[ids.index("latency_p50")]
 
 
 def test_history_zero_keeps_no_history() -> None:
     text = new_text(None, [make_result()])
     out = new_text(text, [faster_kokoro()], history=0, when=LATER)
-    assert rd.marker(rd.HISTORY, "begin") not in out
+    assert dp.marker(dp.HISTORY, "begin") not in out
 
 
 def test_lowering_history_prunes_only_our_rows() -> None:
@@ -165,7 +168,7 @@ def test_lowering_history_prunes_only_our_rows() -> None:
         text = new_text(text, [make_result(latencies_ms=[100.0 + i])], history=5)
     text = text.replace("## History\n", "## History\n\nA note of mine.\n")
     out = new_text(text, [make_result(latencies_ms=[200.0])], history=1)
-    assert len(rows_of(out, rd.HISTORY)) == 1
+    assert len(rows_of(out, dp.HISTORY)) == 1
     assert "A note of mine." in out
 
 
@@ -173,7 +176,7 @@ def test_lowering_history_prunes_only_our_rows() -> None:
 def doc_with(table_lines: list[str], before: str = "", after: str = "") -> str:
     body = "\n".join(table_lines)
     return (
-        f"{before}{rd.marker(rd.RESULTS, 'begin')}\n{body}\n{rd.marker(rd.RESULTS, 'end')}\n{after}"
+        f"{before}{dp.marker(dp.RESULTS, 'begin')}\n{body}\n{dp.marker(dp.RESULTS, 'end')}\n{after}"
     )
 
 
@@ -187,7 +190,7 @@ def test_reordered_extra_and_missing_columns() -> None:
     )
     out = new_text(text, [make_result()])
     assert "| AMD EPYC 7763 (16 cores) | keep me | kokoro | onnx | 0.210 |" in out
-    assert "TTFA" not in out.split(rd.marker(rd.HISTORY, "begin"))[0]  # no column re-added
+    assert "TTFA" not in out.split(dp.marker(dp.HISTORY, "begin"))[0]  # no column re-added
 
 
 def test_escaped_pipe_in_a_key_cell_matches() -> None:
@@ -199,7 +202,7 @@ def test_escaped_pipe_in_a_key_cell_matches() -> None:
         ]
     )
     out = update(text, [make_result("my|tts", "onnx", "box | 8 GB")])
-    assert out.updated == [("my|tts", "onnx", "box | 8 GB")]
+    assert out.updated == [(HEAD, ("my|tts", "onnx", "box | 8 GB"))]
     assert out.added == []
     assert r"| my\|tts | onnx | box \| 8 GB | 5 |" in (out.text or "")
 
@@ -209,15 +212,16 @@ def test_user_text_in_keys_cannot_break_the_table() -> None:
     text = new_text(None, [nasty, make_result()])
     rows = rows_of(text)
     assert len(rows) == 2
-    assert all(len(r.cells) == len(tb.COLUMNS) for r in rows)
-    assert update(text, [nasty]).unchanged == [tb.result_key(nasty)]  # it reads back
+    assert all(len(r.cells) == len(sec.HEADLINE_COLUMNS) for r in rows)
+    [key] = [r.key for r in rows if r.key != KOKORO]
+    assert update(text, [nasty]).unchanged == [(HEAD, key)]  # it reads back
 
 
 def test_empty_key_parts_still_read_back() -> None:
     blank = make_result("", "onnx", " \n ")
     text = new_text(None, [blank])
     assert "| ? | onnx | ? |" in text
-    assert update(text, [blank]).unchanged == [("?", "onnx", "?")]
+    assert update(text, [blank]).unchanged == [(HEAD, ("?", "onnx", "?"))]
 
 
 def test_short_row_is_matched_and_long_row_keeps_its_extra_cells() -> None:
@@ -241,7 +245,7 @@ def test_row_too_short_for_its_key_is_kept_and_named() -> None:
     out = update(text, [make_result()])
     assert out.text is not None
     assert "| kokoro | onnx |\n" in out.text
-    assert out.added == [KOKORO]
+    assert out.added == [(HEAD, KOKORO)]
     assert any(
         w.startswith("line 4 in the results table could not be parsed") for w in out.warnings
     )
@@ -279,14 +283,14 @@ def test_mixed_endings_keep_each_line_and_use_the_majority_for_new_lines() -> No
     out = new_text(base, [make_result("zz", "pt", "x")])
     assert "#\nTTS" in out
     assert "| zz | pt | x |" in out
-    [new_row] = [line for line in rd.split_lines(out) if line.startswith("| zz | pt | x |")]
+    [new_row] = [line for line in dp.split_lines(out) if line.startswith("| zz | pt | x |")]
     assert new_row.endswith("|\r\n")
 
 
 def test_bom_is_kept_and_markers_still_found() -> None:
-    base = "\ufeff" + rd.marker(rd.RESULTS, "begin") + "\n" + rd.marker(rd.RESULTS, "end") + "\n"
+    base = "\ufeff" + dp.marker(dp.RESULTS, "begin") + "\n" + dp.marker(dp.RESULTS, "end") + "\n"
     out = new_text(base, [make_result()])
-    assert out.startswith("\ufeff" + rd.marker(rd.RESULTS, "begin"))
+    assert out.startswith("\ufeff" + dp.marker(dp.RESULTS, "begin"))
     assert [r.key for r in rows_of(out)] == [KOKORO]
 
 
@@ -314,28 +318,28 @@ def test_new_rows_go_in_key_order_without_moving_existing_rows() -> None:
 @pytest.mark.parametrize(
     ("damage", "why"),
     [
-        (lambda t: t.replace(rd.marker(rd.RESULTS, "end"), ""), "has no <!-- ttsbench:results:end"),
-        (lambda t: t.replace(rd.marker(rd.RESULTS, "begin"), ""), "has no <!-- ttsbench:results:b"),
-        (lambda t: t + rd.marker(rd.RESULTS, "begin") + "\n", "2 results markers"),
+        (lambda t: t.replace(dp.marker(dp.RESULTS, "end"), ""), "has no <!-- ttsbench:results:end"),
+        (lambda t: t.replace(dp.marker(dp.RESULTS, "begin"), ""), "has no <!-- ttsbench:results:b"),
+        (lambda t: t + dp.marker(dp.RESULTS, "begin") + "\n", "2 results markers"),
         (
-            lambda t: t.replace(rd.marker(rd.RESULTS, "begin"), "<!-- ttsbench:results:begin"),
+            lambda t: t.replace(dp.marker(dp.RESULTS, "begin"), "<!-- ttsbench:results:begin"),
             "looks like a damaged ttsbench marker",
         ),
         (
             lambda t: (
-                t.replace(rd.marker(rd.RESULTS, "begin"), "X")
-                .replace(rd.marker(rd.RESULTS, "end"), rd.marker(rd.RESULTS, "begin"))
-                .replace("X", rd.marker(rd.RESULTS, "end"))
+                t.replace(dp.marker(dp.RESULTS, "begin"), "X")
+                .replace(dp.marker(dp.RESULTS, "end"), dp.marker(dp.RESULTS, "begin"))
+                .replace("X", dp.marker(dp.RESULTS, "end"))
             ),
             "comes before",
         ),
         (lambda t: t.replace("| Hardware |", "| Box |", 1), "has no Hardware column"),
         (
             lambda t: (
-                t.replace(rd.marker(rd.RESULTS, "end"), rd.marker(rd.HISTORY, "begin"))
-                + rd.marker(rd.RESULTS, "end")
+                t.replace(dp.marker(dp.RESULTS, "end"), dp.marker(dp.HISTORY, "begin"))
+                + dp.marker(dp.RESULTS, "end")
                 + "\n"
-                + rd.marker(rd.HISTORY, "end")
+                + dp.marker(dp.HISTORY, "end")
                 + "\n"
             ),
             "overlap",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import threading
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
@@ -13,9 +15,6 @@ from pytest_ttsbench import __version__
 from pytest_ttsbench.report import results_json as rjw
 from pytest_ttsbench.results import files as rj
 from tests.unit.report_support import NOW, make_result, sample_results
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def test_round_trip_keeps_every_result_and_trial(tmp_path: Path) -> None:
@@ -101,7 +100,8 @@ def test_file_names_sort_by_time_and_name_the_host(tmp_path: Path) -> None:
     assert rjw.results_json_name(NOW, "my box/../x") == "results-20250131T120000Z-my-box-..-x.json"
     assert rjw.results_json_name(NOW, "..") == "results-20250131T120000Z-host.json"
     first = rjw.unique_results_path(tmp_path, NOW, "h")
-    first.write_text("{}", encoding="utf-8")
+    assert first.name == "results-20250131T120000Z-h.json"
+    assert first.exists()  # claimed: nobody else gets this name
     assert rjw.unique_results_path(tmp_path, NOW, "h").name == "results-20250131T120000Z-h-2.json"
 
 
@@ -125,3 +125,40 @@ def test_session_time_from_created_or_started(tmp_path: Path) -> None:
     path = rjw.write_results_json(tmp_path / "b.json", {"created": "2025-02-01T00:00:00Z"}, [])
     assert rj.load_results_file(path).created == "2025-02-01T00:00:00Z"
     assert rj.load_results_file(rjw.write_results_json(tmp_path / "c.json", {}, [])).created == ""
+
+
+def _claim_in_child(folder: str, n: int) -> list[str]:
+    """Runs in a worker process: claim ``n`` names with one time and host."""
+    return [rjw.unique_results_path(Path(folder), NOW, "h").name for _ in range(n)]
+
+
+def test_concurrent_sessions_never_get_the_same_results_file(tmp_path: Path) -> None:
+    # many threads and processes on one artifacts folder, one timestamp, one host
+    threads, per_thread, procs, per_proc = 16, 4, 4, 8
+    barrier = threading.Barrier(threads)
+    names: list[str] = []
+    lock = threading.Lock()
+
+    def session(i: int) -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            path = rjw.unique_results_path(tmp_path, NOW, "h")
+            rjw.write_results_json(path, {"thread": i}, [make_result()])
+            with lock:
+                names.append(path.name)
+
+    workers = [threading.Thread(target=session, args=(i,)) for i in range(threads)]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(procs) as pool:
+        children = pool.starmap_async(_claim_in_child, [(str(tmp_path), per_proc)] * procs)
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        claimed = [n for batch in children.get(timeout=120) for n in batch]
+    everything = names + claimed
+    assert len(everything) == threads * per_thread + procs * per_proc
+    assert len(set(everything)) == len(everything)  # nobody overwrote anybody
+    assert len(list(tmp_path.glob("results-*.json"))) == len(everything)
+    for name in names:  # every session's file is its own, whole
+        assert rj.read_results_json(tmp_path / name)[1][0].n == 5

@@ -1,14 +1,22 @@
-"""The results table's cells, columns, formats and the one-row-per-key rule."""
+"""The results tables' cells, columns, formats, which table a result goes to, and the
+one-row-per-key rule."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_ttsbench.report import columns as col
+from pytest_ttsbench.report import sections as sec
 from pytest_ttsbench.report import table as tb
 from tests.unit import report_support as rs
 from tests.unit.report_support import make_result
+
+if TYPE_CHECKING:
+    from pytest_ttsbench.results.model import BenchResult
 
 
 @pytest.mark.parametrize(
@@ -71,7 +79,13 @@ def test_escape_cell(value: str, escaped: str) -> None:
     ],
 )
 def test_column_names_are_matched_loosely(header: str, cid: str | None) -> None:
-    assert tb.column_id(header) == cid
+    assert col.column_id(header) == cid
+
+
+def test_every_header_and_alias_names_one_column() -> None:
+    for column in col.COLUMNS:
+        for name in (column.header, *column.aliases):
+            assert col.column_id(name) == column.id, name
 
 
 @pytest.mark.parametrize(
@@ -98,43 +112,43 @@ def test_formats() -> None:
     assert tb.parse_float("n/a") is None
 
 
+def cells(result: BenchResult, section: sec.Section = sec.HEADLINE) -> dict[str, str]:
+    return col.cells_for(tb.Entry(result, "2025-01-31", "0.1.0"), section.columns)
+
+
 def test_accelerator_memory_is_na_not_zero_when_unknown() -> None:
-    cells = tb.row_cells(tb.Entry(make_result(accel_peak_mb=None), "2025-01-31", "0.1.0"))
-    assert cells["accel_peak"] == "n/a"
+    assert cells(make_result(accel_peak_mb=None))["accel_peak"] == "n/a"
 
 
 def test_row_cells_carry_key_variant_and_contention() -> None:
     r = make_result(variant="fp32", default_variant=False, xdist_workers=3, suite="streaming")
-    cells = tb.row_cells(tb.Entry(r, "2025-01-31", "0.1.0"))
-    assert cells["model"] == "kokoro (fp32)"
-    assert cells["n"] == "5 (contended, 3 workers)"
-    assert cells["prompt"] == "medium (streaming)"
-    assert cells["rtf_p50"] == "0.210"
-    assert cells["versions"] == "kokoro-onnx 0.4.9"
+    r.params = {"mode": "native", "chunk": 4}
+    got = cells(r, sec.suite_section("streaming"))
+    assert got["model"] == "kokoro (fp32)"
+    assert got["n"] == "5 (contended, 3 workers)"
+    assert got["prompt"] == "medium"
+    assert got["params"] == "chunk=4, mode=native"
+    assert got["rtf_p50"] == "0.210"
+    assert got["versions"] == "kokoro-onnx 0.4.9"
+    assert cells(make_result())["rtf_p50"] == "0.210"
 
 
-def test_one_row_per_key_prefers_latency_suite_and_medium_prompt() -> None:
-    short = make_result(prompt="short")
-    streaming = make_result(suite="streaming")
-    medium = make_result()
-    empty = make_result(latencies_ms=[])
-    entries = [tb.Entry(r, "d", "v") for r in (empty, short, streaming, medium)]
-    [chosen] = tb.select_entries(entries)
-    assert chosen.result is medium
-    assert tb.select_entries(entries[:2])[0].result is short  # measured beats empty
-
-
-def test_one_row_per_key_prefers_the_newest_session_then_the_first() -> None:
+def test_one_row_per_key_prefers_a_good_run_then_the_newest_session_then_the_first() -> None:
     a, b, c = make_result(), make_result(), make_result()
+    failed = make_result()
+    failed.outcome = "failed"
     entries = [
         tb.Entry(a, "d", "v", "2025-01-01T00:00:00+00:00"),
         tb.Entry(b, "d", "v", "2025-02-01T00:00:00+00:00"),
         tb.Entry(c, "d", "v", "2025-02-01T00:00:00+00:00"),
+        tb.Entry(failed, "d", "v", "2025-03-01T00:00:00+00:00"),
     ]
-    assert tb.select_entries(entries)[0].result is b
+    assert sec.select(entries)[sec.HEADLINE][0].result is b
+    empty = make_result(latencies_ms=[])
+    assert sec.select([tb.Entry(empty, "d", "v"), entries[0]])[sec.HEADLINE][0].result is a
 
 
 def test_selected_rows_are_sorted_by_key_case_insensitively() -> None:
-    rs = [make_result("b"), make_result("B"), make_result("a")]
-    keys = [e.key[0] for e in tb.select_entries(tb.Entry(r, "d", "v") for r in rs)]
-    assert keys == ["a", "B", "b"]  # plain sorting would put "B" first
+    results = [make_result("b"), make_result("B"), make_result("a")]
+    chosen = sec.select(tb.Entry(r, "d", "v") for r in results)[sec.HEADLINE]
+    assert [e.result.target.model for e in chosen] == ["a", "B", "b"]  # "B" would sort first

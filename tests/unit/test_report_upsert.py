@@ -1,21 +1,30 @@
-"""upsert() on real files: side files, odd bytes, crashes, locks and concurrency."""
+"""upsert() on real files: side files, odd bytes, crashes, locks, concurrency, symlinked
+docs and the temp files of interrupted writes."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_ttsbench.report import doc as rd
+from pytest_ttsbench.report import doc_parse as dp
 from pytest_ttsbench.report.atomic import atomic_write_bytes, lock_path, locked
 from tests.unit.report_support import LATER, NOW, make_result, sample_results
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
-KOKORO = ("kokoro", "onnx", "AMD EPYC 7763 (16 cores)")
+KOKORO = ("results", ("kokoro", "onnx", "AMD EPYC 7763 (16 cores)"))
 
 
 def files(folder: Path) -> list[str]:
@@ -29,13 +38,13 @@ def test_upsert_creates_the_doc_and_says_what_changed(tmp_path: Path) -> None:
     assert out.ok
     assert out.written
     assert out.created
-    assert len(out.added) == 4
+    assert len(out.added) == 5  # 3 headline rows, 1 latency on "short", 1 streaming
     assert out.updated == []
     assert doc.read_text(encoding="utf-8").startswith("# TTS benchmark results")
     assert out.describe()[0] == f"{doc}: created"
     again = rd.upsert(doc, sample_results(), now=NOW, plugin_version="0.1.0")
     assert not again.written
-    assert len(again.unchanged) == 4
+    assert len(again.unchanged) == 5
     assert "unchanged" in again.describe()[0]
     assert files(doc.parent) == ["BENCHMARK_RESULTS.md"]  # no temp file left
 
@@ -152,11 +161,9 @@ def test_concurrent_upserts_all_land(tmp_path: Path) -> None:
     assert all(f"| model{i} | onnx | cpu |" in text for i in range(n))
 
 
-def test_lock_is_next_to_the_doc_and_times_out(tmp_path: Path) -> None:
-    from filelock import Timeout
-
-    doc = tmp_path / "R.md"
-    assert lock_path(doc) == tmp_path / "R.md.lock"
+@contextlib.contextmanager
+def lock_held_elsewhere(doc: Path) -> Iterator[None]:
+    """Another session holds the doc's lock for as long as the block runs."""
     done = threading.Event()
     held = threading.Event()
 
@@ -169,12 +176,91 @@ def test_lock_is_next_to_the_doc_and_times_out(tmp_path: Path) -> None:
     t.start()
     try:
         held.wait(10)
-        with pytest.raises(Timeout):
-            rd.upsert(doc, [make_result()], now=NOW, lock_timeout=0.2)
+        yield
     finally:
         done.set()
         t.join()
+
+
+def test_lock_timeout_sends_the_rows_to_a_side_file_and_says_so(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    assert lock_path(doc) == tmp_path / "R.md.lock"
+    rd.upsert(doc, [make_result()], now=NOW)
+    before = doc.read_bytes()
+    with lock_held_elsewhere(doc):
+        out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER, lock_timeout=0.2)
+    assert not out.ok
+    assert not out.written
+    assert doc.read_bytes() == before
+    assert out.side_file == tmp_path / "R.ttsbench-pending.md"
+    assert out.reason is not None
+    assert "R.md.lock was held by another process for more than 0.2 s" in out.reason
+    assert "| 1.00 |" in out.side_file.read_text(encoding="utf-8")  # the new row
+    assert out.describe()[:2] == [
+        f"{doc}: NOT updated: {out.reason}",
+        f"  the new rows are in {out.side_file}",
+    ]
+
+
+def test_lock_timeout_on_a_new_doc_creates_nothing_but_the_side_file(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    with lock_held_elsewhere(doc):
+        out = rd.upsert(doc, [make_result()], now=NOW, lock_timeout=0.2)
     assert not doc.exists()
+    assert out.side_file is not None
+    assert files(tmp_path) == ["R.ttsbench-pending.md"]
+
+
+def test_a_symlinked_doc_updates_its_target_and_stays_a_link(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    target = shared / "BENCHMARK_RESULTS.md"
+    rd.upsert(target, [make_result()], now=NOW)
+    target.chmod(0o640)
+    link = tmp_path / "docs" / "BENCHMARK_RESULTS.md"
+    link.parent.mkdir()
+    link.symlink_to(os.path.relpath(target, link.parent))
+    out = rd.upsert(link, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert link.is_symlink()
+    assert "| 1.00 |" in target.read_text(encoding="utf-8")
+    assert out.ok
+    assert out.updated == [KOKORO]
+    assert link.read_bytes() == target.read_bytes()
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert files(link.parent) == ["BENCHMARK_RESULTS.md"]  # no temp or copy beside the link
+    assert files(shared) == ["BENCHMARK_RESULTS.md"]
+
+
+def test_a_link_to_a_missing_file_creates_the_target(tmp_path: Path) -> None:
+    link = tmp_path / "R.md"
+    link.symlink_to(tmp_path / "real.md")
+    rd.upsert(link, [make_result()], now=NOW)
+    assert link.is_symlink()
+    assert "| kokoro | onnx |" in (tmp_path / "real.md").read_text(encoding="utf-8")
+
+
+def test_temp_files_of_an_interrupted_write_are_cleaned_on_the_next_write(
+    tmp_path: Path,
+) -> None:
+    doc = tmp_path / "R.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    old = tmp_path / ".R.md.0123abcd.tmp"  # an older version's name, long abandoned
+    host = hashlib.sha1(socket.gethostname().encode(), usedforsecurity=False).hexdigest()[:8]
+    gone = tmp_path / f".R.md.{host}-{dead.pid}-00ff00ff.tmp"  # its writer died
+    live = tmp_path / f".R.md.{host}-{os.getpid()}-11ff11ff.tmp"  # mid-write
+    other_host = tmp_path / f".R.md.0badc0de-{dead.pid}-22ff22ff.tmp"  # can't tell: fresh
+    mine = tmp_path / ".R.md.notours.tmp"
+    for path in (old, gone, live, other_host, mine):
+        path.write_bytes(b"x" * 1024)
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(mine, (hour_ago, hour_ago))
+    rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    left = files(tmp_path)
+    assert old.name not in left
+    assert gone.name not in left
+    assert {live.name, other_host.name, mine.name} <= set(left)
 
 
 def test_plot_is_written_and_linked(tmp_path: Path) -> None:
@@ -186,7 +272,7 @@ def test_plot_is_written_and_linked(tmp_path: Path) -> None:
     assert svg.startswith(b"<?xml")
     assert b"kokoro" in svg
     text = doc.read_text(encoding="utf-8")
-    block = text.split(rd.marker(rd.RESULTS, "begin"))[1].split(rd.marker(rd.RESULTS, "end"))[0]
+    block = text.split(dp.marker(dp.RESULTS, "begin"))[1].split(dp.marker(dp.RESULTS, "end"))[0]
     assert "\n\n![TTFA p50 and RTF p50 per model, backend and hardware](R.svg)\n" in block
     # an unchanged table gives an unchanged chart (no dates or random ids in it)
     again = rd.upsert(doc, sample_results(), now=NOW, plot=True)

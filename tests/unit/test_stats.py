@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pytest
 
 from pytest_ttsbench.results import stats
@@ -89,3 +91,43 @@ def test_compare_detects_a_shift_and_not_noise() -> None:
     assert same.ratio == 1.0
     assert not same.significant
     assert stats.compare([1.0], [2.0]).p_value is None
+
+
+def test_ns_to_ms_is_one_correctly_rounded_division() -> None:
+    assert stats.ns_to_ms(702_847_210) == 702.84721
+    assert stats.ns_to_ms(702_847_210) != 702_847_210 / 1e9 * 1e3  # the old latency formula
+    assert stats.ns_to_ms(0) == 0.0
+    assert stats.gaps_ms([5, 5, 1_000_005]) == [0.0, 1.0]
+    assert stats.gaps_ms([7]) == []
+
+
+def test_mann_whitney_less_matches_scipy_exact() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n, m = (int(v) for v in rng.integers(1, 9, size=2))
+        x = list(rng.normal(0, 1, n))
+        y = list(rng.normal(0.5, 1, m))
+        theirs = scipy_stats.mannwhitneyu(x, y, alternative="less", method="exact").pvalue
+        assert stats.mann_whitney_less(x, y) == pytest.approx(theirs, rel=1e-12)
+
+
+def test_mann_whitney_less_with_ties_counts_every_split() -> None:
+    x, y = [1.0, 2.0, 2.0], [2.0, 3.0, 3.0, 4.0]
+    ranks = [1.0, 3.0, 3.0, 3.0, 5.5, 5.5, 7.0]  # mid-ranks of the pooled values
+    splits = list(itertools.combinations(range(7), 3))
+    observed = sum(ranks[:3])
+    expected = sum(sum(ranks[i] for i in s) <= observed for s in splits) / len(splits)
+    assert stats.mann_whitney_less(x, y) == expected
+    assert stats.mann_whitney_less([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]) == 1 / 70
+    assert stats.mann_whitney_less([5.0], [1.0]) == 1.0
+
+
+def test_mann_whitney_less_large_samples_use_the_normal_approximation() -> None:
+    x = [float(v) for v in range(30)]
+    y = [v + 10.5 for v in x]
+    p = stats.mann_whitney_less(x, y)
+    assert 0 < p < 0.01
+    assert stats.mann_whitney_less(y, x) > 0.99
+    with pytest.raises(ValueError, match="both sides"):
+        stats.mann_whitney_less([], [1.0])

@@ -1,0 +1,157 @@
+"""The design as tests: imports run one way, pure packages import no pytest, and no
+module grows past what one reader holds in their head.
+
+Every import counts, function-level and type-only ones too: a type-only import is still
+a dependency of the design.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "pytest_ttsbench"
+# The pytest edge; everything else in the package is pure.
+EDGE = {
+    "pytest_ttsbench.plugin",
+    "pytest_ttsbench.session",
+    "pytest_ttsbench.fixture",
+    "pytest_ttsbench.gatekeeper",
+    "pytest_ttsbench.hookspec",
+    "pytest_ttsbench.benchmark_bridge",
+    "pytest_ttsbench.progress",
+    "pytest_ttsbench.tools.fidelity",  # a script that drives a pytest run
+}
+MAX_LINES = 600
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        _module_name(p): p
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if "suites" not in p.relative_to(PACKAGE).parts
+    }
+
+
+def _imported_names(path: Path, module: str) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.split(".")
+                if path.name != "__init__.py":
+                    parent = parent[:-1]
+                parent = parent[: len(parent) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.append(base)
+            names.extend(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        for name in _imported_names(path, module):
+            target = owner(name) if name.startswith("pytest_ttsbench") else None
+            # importing one's own parent package (for __version__) is not a dependency
+            if target and target != module and not module.startswith(target + "."):
+                edges[module].add(target)
+    return edges
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circles() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(edges) == [["a", "b", "c"]]
+
+
+def test_pure_modules_import_no_pytest() -> None:
+    offenders = []
+    for module, path in _modules().items():
+        if module in EDGE:
+            continue
+        for name in _imported_names(path, module):
+            if name.split(".")[0] in ("pytest", "_pytest"):
+                offenders.append(f"{module} imports {name}")
+    assert offenders == []
+
+
+def test_results_is_the_bottom_layer() -> None:
+    """The typed model imports nothing of the plugin outside results/."""
+    edges = _graph()
+    above = {
+        f"{module} -> {target}"
+        for module, targets in edges.items()
+        if module.startswith("pytest_ttsbench.results")
+        for target in targets
+        if not target.startswith("pytest_ttsbench.results")
+    }
+    assert above == set()
+
+
+@pytest.mark.parametrize("module", sorted(_modules()))
+def test_module_size(module: str) -> None:
+    lines = _modules()[module].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_LINES, f"{module}: {lines} lines; split it by concern"
+
+
+def test_the_wheel_lists_every_package() -> None:
+    """pyproject lists packages by hand (suites/ is mapped in): none may be forgotten."""
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    on_disk = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert listed == on_disk | {"pytest_ttsbench.suites"}
+    assert pyproject["tool"]["setuptools"]["package-dir"] == {"pytest_ttsbench.suites": "suites"}

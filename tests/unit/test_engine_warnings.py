@@ -1,0 +1,200 @@
+"""Warnings raised while an engine loads or synthesizes are counted per target and never
+fail a benchmark, whatever filters the user's project sets (here: every warning an
+error, as ``filterwarnings = ["error"]`` does). The engine runs through the real pool,
+its EngineThread and the runners.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+from pytest_ttsbench.engines.base import Capabilities, Engine, EngineContext, EngineSpec
+from pytest_ttsbench.matrix.pool import EngineHandle, EnginePool
+from pytest_ttsbench.matrix.targets import MatrixEntry
+from pytest_ttsbench.measure import runners
+from pytest_ttsbench.measure.planning import TrialPlan
+from pytest_ttsbench.measure.request import Ask, BenchRequest, prepare
+from pytest_ttsbench.results.details import EngineWarning
+from pytest_ttsbench.results.model import BenchResult, warning_lines
+from pytest_ttsbench.results.target import Target
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytest_ttsbench.engines.base import SynthesisOptions
+
+CHUNKS = 3
+HERE = Path(__file__).name
+DROPOUT = "dropout option adds dropout after all but last recurrent layer,\nso expects more"
+WEIGHT_NORM = "torch.nn.utils.weight_norm is deprecated in favor of parametrizations"
+
+
+class Warns(Engine):
+    """Warns like upstream packages do: once when built, once in load, on every chunk."""
+
+    capabilities = Capabilities(stream=True, thread_safe=True)
+    sample_rate = 16_000
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        warnings.warn("a future default changes", FutureWarning, stacklevel=1)
+
+    def load(self) -> None:
+        warnings.warn(DROPOUT, UserWarning, stacklevel=1)
+
+    def versions(self) -> dict[str, str]:
+        warnings.warn("pkg_resources is deprecated", DeprecationWarning, stacklevel=1)
+        return {"warns": "1"}
+
+    def stream(self, text: str, opts: SynthesisOptions) -> Iterator[np.ndarray[Any, Any]]:
+        t = np.arange(3 * self.sample_rate) / self.sample_rate  # 3 s: plausible for "short"
+        wave = (0.3 * np.sin(2 * math.pi * 220.0 * t)).astype(np.float32)
+        for chunk in np.array_split(wave, CHUNKS):
+            warnings.warn(WEIGHT_NORM, DeprecationWarning, stacklevel=1)
+            yield chunk
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> Iterator[EnginePool]:
+    engines = EnginePool({}, allow_download=False, cache_dir=tmp_path, load_timeout_s=30)
+    yield engines
+    engines.close_all()
+
+
+@pytest.fixture
+def strict() -> Iterator[None]:
+    """Every warning an error, as a project with ``filterwarnings = ["error"]`` has it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+        # the plugin's own code outside the engine's calls keeps the project's filters
+        with pytest.raises(UserWarning, match="still an error"):
+            warnings.warn("still an error", UserWarning, stacklevel=1)
+
+
+def load(pool: EnginePool) -> EngineHandle:
+    target = Target("warns", "py", "cpu", "default")
+    return pool.acquire(MatrixEntry(target, EngineSpec(target.model, "py", Warns)))
+
+
+def ask(handle: EngineHandle, **kw: Any) -> BenchRequest:
+    return prepare(Ask("short", **kw), handle.engine.capabilities, handle.target.id, "auto")
+
+
+def header(handle: EngineHandle, request: BenchRequest) -> BenchResult:
+    return BenchResult(
+        target=handle.target,
+        test="tests/unit/test_engine_warnings.py::t",
+        suite="unit",
+        prompt=request.prompt.name,
+        text_chars=request.prompt.chars,
+        language=request.opts.language,
+        stream_mode=request.mode,
+        hardware="test box",
+        warmup=0,
+        load_s=handle.load_s,
+        versions=handle.thread.call(handle.engine.versions, 60),  # as the fixture does
+        params=request.params,
+    )
+
+
+def counts(result: BenchResult) -> dict[tuple[str, str, str], int]:
+    return {(w.phase, w.category, w.message): w.count for w in result.warnings}
+
+
+@pytest.mark.usefixtures("strict")
+def test_warnings_in_load_and_synthesis_are_counted_not_raised(pool: EnginePool) -> None:
+    handle = load(pool)
+    request = ask(handle)
+    spec = runners.RunSpec(warmup=1, trial_timeout_s=60, plan=TrialPlan(trials=2))
+    result = runners.single_prompt(handle, request, header(handle, request), spec)
+    assert runners.invalid_trials(result) is None
+    assert result.n == 2
+    calls = 1 + 1 + 2  # cold, warm-up, measured
+    assert counts(result) == {
+        ("load", "FutureWarning", "a future default changes"): 1,
+        (
+            "load",
+            "UserWarning",
+            "dropout option adds dropout after all but last recurrent layer,",
+        ): 1,
+        ("synthesis", "DeprecationWarning", "pkg_resources is deprecated"): 1,
+        ("synthesis", "DeprecationWarning", WEIGHT_NORM): CHUNKS * calls,
+    }
+    assert all(re.search(rf"{HERE}:\d+$", w.where) for w in result.warnings)
+    # load warnings belong to the target's first result only; each result counts its own
+    again = runners.single_prompt(handle, request, header(handle, request), spec)
+    assert counts(again) == {
+        ("synthesis", "DeprecationWarning", "pkg_resources is deprecated"): 1,
+        ("synthesis", "DeprecationWarning", WEIGHT_NORM): CHUNKS * (1 + 2),
+    }
+    lines = warning_lines([result, again])
+    assert len(lines) == 1  # one line per target, counts summed over its results
+    assert lines[0].startswith("warnings: warns-py-cpu: ")
+    assert f"{CHUNKS * 7} DeprecationWarning '{WEIGHT_NORM[:40]}" in lines[0]
+    assert "1 UserWarning 'dropout option adds dropout after all but last" in lines[0]
+    assert lines[0].count("(load)") == 2
+    assert "2 DeprecationWarning 'pkg_resources is deprecated' (synthesis)" in lines[0]
+
+
+@pytest.mark.usefixtures("strict")
+def test_warnings_of_concurrent_requests_are_counted_not_raised(pool: EnginePool) -> None:
+    handle = load(pool)
+    shape = runners.LoadSpec(concurrency=2, requests=4)
+    request = ask(handle, params=shape.params)
+    spec = runners.RunSpec(warmup=0, trial_timeout_s=60)
+    result = runners.concurrent(handle, request, header(handle, request), spec, shape)
+    assert runners.invalid_trials(result) is None
+    assert result.load is not None
+    assert result.load.errors == 0
+    calls = 1 + 2 + 4  # cold, one at a time (the throughput to compare with), the load
+    assert counts(result)[("synthesis", "DeprecationWarning", WEIGHT_NORM)] == CHUNKS * calls
+    assert counts(result)[("load", "UserWarning", DROPOUT.splitlines()[0])] == 1
+
+
+@pytest.mark.usefixtures("strict")
+def test_cache_check_counts_the_warnings_of_its_trials(pool: EnginePool) -> None:
+    handle = load(pool)
+    request = ask(handle)
+    spec = runners.RunSpec(warmup=0, trial_timeout_s=60, plan=TrialPlan(trials=2))
+    result = runners.cache_check(handle, request, header(handle, request), spec)
+    assert runners.invalid_trials(result) is None
+    calls = len(result.trials)  # cold, warm-up, unique and repeated: one call each
+    assert counts(result)[("synthesis", "DeprecationWarning", WEIGHT_NORM)] == CHUNKS * calls
+    assert counts(result)[("load", "UserWarning", DROPOUT.splitlines()[0])] == 1
+
+
+def test_warnings_ride_in_the_results_json_and_old_files_read() -> None:
+    base = BenchResult(
+        Target("m", "b", "cpu", "default"), "t", "s", "short", 10, "en", "none", "h", 1
+    )
+    assert "warnings" not in base.as_dict()["details"]  # none: the key stays out
+    assert BenchResult.from_dict(base.as_dict()).warnings == []
+    base.warnings = [
+        EngineWarning("UserWarning", "dropout", "rnn.py:83", 3, "load"),
+        EngineWarning("DeprecationWarning", "weight_norm", "utils.py:12", 12, "synthesis"),
+    ]
+    data = json.loads(json.dumps(base.as_dict()))
+    assert data["details"]["warnings"][0] == {
+        "category": "UserWarning",
+        "message": "dropout",
+        "where": "rnn.py:83",
+        "count": 3,
+        "phase": "load",
+    }
+    again = BenchResult.from_dict(data)
+    assert again.warnings == base.warnings
+    assert again.details == {}
+    assert warning_lines([again]) == [
+        "warnings: m-b-cpu: 3 UserWarning 'dropout' (load), "
+        "12 DeprecationWarning 'weight_norm' (synthesis)"
+    ]
+    assert warning_lines([BenchResult.from_dict(base.as_dict() | {"details": {}})]) == []
