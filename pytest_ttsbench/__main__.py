@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filelock import Timeout
-
 from pytest_ttsbench import __version__
 
 if TYPE_CHECKING:
@@ -48,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "merge",
         help="upsert results JSON files into the results doc",
         description="Upsert the results of any number of results JSON files "
-        "(one row per model + backend + hardware) into the doc.",
+        "(headline table, a section per suite) into the doc.",
     )
     m.add_argument(
         "results",
@@ -90,12 +88,6 @@ def _merge(args: argparse.Namespace) -> int:
     except ResultsFileError as exc:
         print(f"error: {exc}\nnothing was written.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Timeout:
-        print(
-            f"error: {args.doc}.lock is held by another process; nothing was written.",
-            file=sys.stderr,
-        )
-        return EXIT_NOT_UPDATED
     except OSError as exc:
         print(f"error: could not write {args.doc}: {exc}; the old file is intact.", file=sys.stderr)
         return EXIT_NOT_UPDATED

@@ -12,14 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.gates.baseline import Baseline, compare_baseline, load_baseline
+# Loading gate files happens at start-up (a bad file is a usage error before anything
+# runs); judging, baselines and tables load with the first benchmark.
 from pytest_ttsbench.gates.files import load_gates
-from pytest_ttsbench.gates.judging import evaluate, should_fail
-from pytest_ttsbench.gates.matching import GateContext
-from pytest_ttsbench.gates.matching import explain as explain_gates
 from pytest_ttsbench.gates.rules import GateError, GateSet, Rule, marker_rule
-from pytest_ttsbench.gates.samples import plan_trials
-from pytest_ttsbench.gates.table import format_table
 from pytest_ttsbench.results.keys import suite_name
 from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.settings import Settings, SettingsError
@@ -28,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from pytest_ttsbench.gates.baseline import Baseline
     from pytest_ttsbench.matrix.hardware import Hardware
     from pytest_ttsbench.results.model import BenchResult
     from pytest_ttsbench.results.verdict import Verdict
@@ -57,7 +54,11 @@ class GateKeeper:
             gate_set = load_gates(
                 settings.gates_path, rootdir / "pyproject.toml", use_defaults=True
             )
-            baseline = load_baseline(settings.baseline) if settings.baseline is not None else None
+            baseline = None
+            if settings.baseline is not None:
+                from pytest_ttsbench.gates.baseline import load_baseline
+
+                baseline = load_baseline(settings.baseline)
         except GateError as exc:
             raise SettingsError(str(exc)) from None
         return cls(settings, gate_set, baseline)
@@ -81,6 +82,9 @@ class GateKeeper:
         """The measured trials to run for ``result``; when the gates raise them above
         ``requested`` (what the user or the test asked for), a note on the result says
         so and why, for the summary and the results JSON."""
+        from pytest_ttsbench.gates.matching import GateContext
+        from pytest_ttsbench.gates.samples import plan_trials
+
         context = GateContext.from_result(result)
         plan = plan_trials(self.gates, context, requested, cap, self.markers(node))
         if plan.note is not None:
@@ -88,6 +92,9 @@ class GateKeeper:
         return plan.n
 
     def verdicts(self, node: pytest.Item, result: BenchResult) -> list[Verdict]:
+        from pytest_ttsbench.gates.baseline import compare_baseline
+        from pytest_ttsbench.gates.judging import evaluate
+
         found = evaluate(self.gates, result, self.markers(node))
         if self.baseline is not None:
             found += compare_baseline(result, self.baseline, self.settings.max_regression)
@@ -98,6 +105,9 @@ class GateKeeper:
         if not verdicts or self.settings.gates_mode == "warn":
             return
         where = f"{result.target.id} [{result.prompt}]"
+        from pytest_ttsbench.gates.judging import should_fail
+        from pytest_ttsbench.gates.table import format_table
+
         if should_fail(verdicts, self.settings.gates_mode):
             broken = sum(v.outcome == "fail" for v in verdicts)
             pytest.fail(
@@ -114,6 +124,9 @@ class GateKeeper:
         """``--tts-explain-gates``: the bounds in force per target, one block per suite
         the collected ``items`` run it in (rules without ``suite`` skip the opt-in
         suites); without items, one block per target with the suite unknown."""
+        from pytest_ttsbench.gates.matching import GateContext
+        from pytest_ttsbench.gates.matching import explain as explain_gates
+
         sources = ", ".join(self.gates.sources) or "no gate file"
         lines = [f"gates from: {sources}"]
         suites: dict[Target, list[str | None]] = {}

@@ -12,7 +12,11 @@ if TYPE_CHECKING:
 
 @pytest.hookspec
 def pytest_ttsbench_register_engines(registry: EngineRegistry, config: pytest.Config) -> None:
-    """Add your own engines to the matrix; called once at configure time.
+    """Add your own engines to the matrix.
+
+    Called once for each conftest.py (or plugin) that implements it, when pytest
+    registers it: at start-up for the rootdir's conftest, during collection for a
+    test folder's. Entry points in the group ``pytest_ttsbench.engines`` need no hook.
 
     A registered pair gets the same parametrization, marks, skips, fixtures, metrics,
     gates and results rows as the built-in ones. Example, in ``conftest.py``::

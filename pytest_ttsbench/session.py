@@ -215,6 +215,9 @@ class BenchSession:
             now=datetime.now(UTC),
             env=dict(os.environ),
         )
+        if self.written.doc_failed and session.exitstatus == pytest.ExitCode.OK:
+            # the rows went to a side file: a green run must not hide that
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -272,6 +275,10 @@ def result_from_report(report: pytest.TestReport) -> BenchResult | None:
     result = BenchResult.from_dict(data)
     result.details["extra_info"] = extra
     result.outcome = "inconclusive" if report.skipped else report.outcome
+    if report.failed:  # the results doc shows why, beside the last good numbers
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = getattr(crash, "message", None) or report.longreprtext.strip()
+        result.details["failure"] = message.splitlines()[-1][:300] if message else "failed"
     return result
 
 

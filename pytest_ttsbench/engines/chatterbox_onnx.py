@@ -52,11 +52,11 @@ PROVIDERS = {
     "mps": "CoreMLExecutionProvider",
 }
 DTYPES = {
-    "tensor(float)": np.float32,
-    "tensor(float16)": np.float16,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
 }
 
 
@@ -255,7 +255,7 @@ class ChatterboxOnnxEngine(Engine):
                     f"{self.target.id}: KV input {spec.name} has an unknown "
                     f"dimension {dim!r} (shape {dims})"
                 )
-        return np.zeros(shape, dtype=DTYPES.get(spec.type, np.float32))
+        return np.zeros(shape, dtype=DTYPES.get(spec.type, "float32"))
 
     # -- the four-session loop -------------------------------------------------------
 
@@ -264,7 +264,7 @@ class ChatterboxOnnxEngine(Engine):
         if graph not in self._io_cache:
             session = self.sessions[graph]
             self._io_cache[graph] = (
-                {i.name: DTYPES.get(i.type, np.float32) for i in session.get_inputs()},
+                {i.name: DTYPES.get(i.type, "float32") for i in session.get_inputs()},
                 [o.name for o in session.get_outputs()],
             )
         return self._io_cache[graph]

@@ -11,7 +11,6 @@ Weights, offline first:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -33,6 +32,7 @@ from pytest_ttsbench.engines.base import (
 from pytest_ttsbench.engines.lazy import lazy_module
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Iterator, Sequence
 
     import numpy as np
@@ -224,6 +224,8 @@ class KokoroOnnxEngine(Engine):
     def _loop(self) -> asyncio.AbstractEventLoop:
         loop: asyncio.AbstractEventLoop | None = getattr(self._loops, "loop", None)
         if loop is None:
+            import asyncio  # here: importing it costs every pytest run ~30 ms
+
             loop = asyncio.new_event_loop()
             self._loops.loop = loop
             self._all_loops.append(loop)

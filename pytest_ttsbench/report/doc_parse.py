@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report import columns as col
 from pytest_ttsbench.report import table as tb
-from pytest_ttsbench.report.sections import HISTORY, RESULTS
+from pytest_ttsbench.report.sections import HISTORY as HISTORY  # re-exported: block names
+from pytest_ttsbench.report.sections import RESULTS as RESULTS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-__all__ = ["HISTORY", "RESULTS"]
 
 
 def marker(block: str, edge: str) -> str:

@@ -88,3 +88,29 @@ def test_one_line_per_target_instead_of_a_skip_line_per_test(ttsb: pytest.Pytest
     assert "-rs" in summary
     verbose = ttsb.runpytest("--tts-model=kokoro", "--tts-backend=pt", "-rs")
     assert verbose.stdout.str().count("SKIPPED [2]") == 3  # 2 tests x 3 targets, per reason
+
+
+def test_an_engine_load_error_is_reported_once_with_its_cause(ttsb: pytest.Pytester) -> None:
+    ttsb.makeconftest(
+        textwrap.dedent(
+            """
+            from pytest_ttsbench import Engine, EngineSpec
+
+            class Broken(Engine):
+                def load(self):
+                    raise FileNotFoundError("weights.bin is missing")
+
+            def pytest_ttsbench_register_engines(registry, config):
+                registry.register(EngineSpec("broken", "sim", Broken))
+            """
+        )
+    )
+    ttsb.makepyfile(test_latency=LATENCY_SUITE)
+    result = ttsb.runpytest("--tts-model=broken")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    errors = out[out.index("= ERRORS =") : out.index("short test summary")]
+    assert errors.count("weights.bin is missing") == 1, errors
+    assert "broken-sim-cpu: loading failed: FileNotFoundError: weights.bin is missing" in errors
+    assert "raised at conftest.py:" in errors  # where, without a second traceback
+    assert "During handling of the above exception" not in out

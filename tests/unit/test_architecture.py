@@ -8,6 +8,8 @@ a dependency of the design.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -155,3 +157,22 @@ def test_the_wheel_lists_every_package() -> None:
     on_disk = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
     assert listed == on_disk | {"pytest_ttsbench.suites"}
     assert pyproject["tool"]["setuptools"]["package-dir"] == {"pytest_ttsbench.suites": "suites"}
+
+
+def test_adapter_modules_import_nothing_heavy() -> None:
+    """Collection imports adapters to look for weights: numpy and the engine packages
+    must wait for a benchmark (engines/lazy.py)."""
+    adapters = sorted(
+        _module_name(p) for p in (PACKAGE / "engines").glob("*.py") if p.name != "__init__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for name in {adapters!r}:\n"
+        "    importlib.import_module(name)\n"
+        "heavy = {'numpy', 'scipy', 'onnxruntime', 'torch', 'mlx', 'asyncio'}\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
