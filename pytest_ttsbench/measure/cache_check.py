@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_ttsbench.measure import memory
 from pytest_ttsbench.measure.prompts import split_sentences
-from pytest_ttsbench.results.details import CacheCheck, RssTrace
+from pytest_ttsbench.results.details import CacheCheck
 from pytest_ttsbench.results.stats import mann_whitney_less
 
 if TYPE_CHECKING:
@@ -280,12 +280,7 @@ def run(
     with memory.RssSampler() as sampler:
         check = interleave(text, pairs, one)
     result.cache_check = check
-    result.peak_rss_mb = sampler.peak_mb
-    result.rss_growth_mb = memory.growth(rss)
-    result.rss_slope_mb = memory.slope_mb_per_iter(rss)
-    peaks = [t.accel_peak_mb for t in result.measured if t.accel_peak_mb is not None]
-    result.accel_peak_mb = max(peaks) if peaks else None
-    result.rss = RssTrace(sampler=sampler.stats(), after_trials_mb=rss)
+    memory.record(result, sampler, rss)
     trials.finish(result)
     note = cache_note(check, max_speedup)
     if note:

@@ -39,11 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from pytest_ttsbench.results.details import RssSamplerStats
+from pytest_ttsbench.results.details import RssSamplerStats, RssTrace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from types import ModuleType, TracebackType
+
+    from pytest_ttsbench.results.model import BenchResult
 
 MIB = 2**20
 # 10 ms, the coarsest the design allows: measured on a 2-core VM against Kokoro ONNX,
@@ -388,3 +390,13 @@ def mlx_peak_bytes(*, import_module: bool = False) -> int | None:
     if fn is None:
         return None
     return int(fn())
+
+
+def record(result: BenchResult, sampler: RssSampler, rss_after_trials_mb: list[float]) -> None:
+    """Put what the sampler and the per-trial readings saw on the result."""
+    result.peak_rss_mb = sampler.peak_mb
+    result.rss_growth_mb = growth(rss_after_trials_mb)
+    result.rss_slope_mb = slope_mb_per_iter(rss_after_trials_mb)
+    peaks = [t.accel_peak_mb for t in result.measured if t.accel_peak_mb is not None]
+    result.accel_peak_mb = max(peaks) if peaks else None
+    result.rss = RssTrace(sampler=sampler.stats(), after_trials_mb=rss_after_trials_mb)

@@ -25,7 +25,6 @@ from pytest_ttsbench.measure.trial import build_trial, collect_garbage, failed_t
 from pytest_ttsbench.results.details import (
     ColdStartRuns,
     LoadSummary,
-    RssTrace,
     merge_warnings,
 )
 
@@ -227,12 +226,7 @@ class _Trials:
 
         with memory.RssSampler() as sampler:
             plan_trials(self.spec.plan, lambda: result.series("latency_ms"), run_one)
-        result.peak_rss_mb = sampler.peak_mb
-        result.rss_growth_mb = memory.growth(rss)
-        result.rss_slope_mb = memory.slope_mb_per_iter(rss)
-        peaks = [t.accel_peak_mb for t in result.measured if t.accel_peak_mb is not None]
-        result.accel_peak_mb = max(peaks) if peaks else None
-        result.rss = RssTrace(sampler=sampler.stats(), after_trials_mb=rss)
+        memory.record(result, sampler, rss)
         self.finish(result)
 
 

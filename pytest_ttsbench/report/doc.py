@@ -258,15 +258,28 @@ def upsert_entries(
             f"its lock {lock_path(write_target(doc))} was held by another process for "
             f"more than {lock_timeout:g} s"
         )
-        side, side_warnings = _write_side_file(doc, entries, reason, history, now, lock_timeout)
-        return UpsertOutcome(
-            doc,
-            written=False,
-            created=False,
-            side_file=side,
-            reason=reason,
-            warnings=[f"{side}: {w}" for w in side_warnings],
-        )
+        return _to_side_file(doc, entries, reason, history, now, lock_timeout, [])
+
+
+def _to_side_file(
+    doc: Path,
+    entries: Sequence[tb.Entry],
+    reason: str,
+    history: int,
+    now: datetime,
+    lock_timeout: float,
+    warnings: list[str],
+) -> UpsertOutcome:
+    """The doc cannot be updated: the rows go to a side file, and the outcome says so."""
+    side, side_warnings = _write_side_file(doc, entries, reason, history, now, lock_timeout)
+    return UpsertOutcome(
+        doc,
+        written=False,
+        created=False,
+        side_file=side,
+        reason=reason,
+        warnings=warnings + [f"{side}: {w}" for w in side_warnings],
+    )
 
 
 def _upsert_locked(
@@ -291,15 +304,7 @@ def _upsert_locked(
     update = update_doc_text(text, entries, history=history, plot_link=svg.name if svg else None)
     if update.text is None:
         reason = update.unsafe or "unknown"
-        side, side_warnings = _write_side_file(doc, entries, reason, history, now, lock_timeout)
-        return UpsertOutcome(
-            doc,
-            written=False,
-            created=False,
-            side_file=side,
-            reason=reason,
-            warnings=warnings + [f"{side}: {w}" for w in side_warnings],
-        )
+        return _to_side_file(doc, entries, reason, history, now, lock_timeout, warnings)
     new_text = update.text
     if svg is not None and write_plot_points(plot_points(new_text), svg) is None:
         warnings.append("no chart: no row has a TTFA or RTF value")

@@ -21,10 +21,10 @@ from pytest_ttsbench.matrix.pool import EngineHandle, EnginePool
 from pytest_ttsbench.matrix.targets import MatrixEntry
 from pytest_ttsbench.measure import runners
 from pytest_ttsbench.measure.planning import TrialPlan
-from pytest_ttsbench.measure.request import Ask, BenchRequest, prepare
 from pytest_ttsbench.results.details import EngineWarning
 from pytest_ttsbench.results.model import BenchResult, warning_lines
 from pytest_ttsbench.results.target import Target
+from tests.unit.runner_support import ask, header
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,27 +85,6 @@ def load(pool: EnginePool) -> EngineHandle:
     return pool.acquire(MatrixEntry(target, EngineSpec(target.model, "py", Warns)))
 
 
-def ask(handle: EngineHandle, **kw: Any) -> BenchRequest:
-    return prepare(Ask("short", **kw), handle.engine.capabilities, handle.target.id, "auto")
-
-
-def header(handle: EngineHandle, request: BenchRequest) -> BenchResult:
-    return BenchResult(
-        target=handle.target,
-        test="tests/unit/test_engine_warnings.py::t",
-        suite="unit",
-        prompt=request.prompt.name,
-        text_chars=request.prompt.chars,
-        language=request.opts.language,
-        stream_mode=request.mode,
-        hardware="test box",
-        warmup=0,
-        load_s=handle.load_s,
-        versions=handle.thread.call(handle.engine.versions, 60),  # as the fixture does
-        params=request.params,
-    )
-
-
 def counts(result: BenchResult) -> dict[tuple[str, str, str], int]:
     return {(w.phase, w.category, w.message): w.count for w in result.warnings}
 
@@ -115,7 +94,9 @@ def test_warnings_in_load_and_synthesis_are_counted_not_raised(pool: EnginePool)
     handle = load(pool)
     request = ask(handle)
     spec = runners.RunSpec(warmup=1, trial_timeout_s=60, plan=TrialPlan(trials=2))
-    result = runners.single_prompt(handle, request, header(handle, request), spec)
+    result = runners.single_prompt(
+        handle, request, header(handle, request, with_versions=True), spec
+    )
     assert runners.invalid_trials(result) is None
     assert result.n == 2
     calls = 1 + 1 + 2  # cold, warm-up, measured
@@ -131,7 +112,9 @@ def test_warnings_in_load_and_synthesis_are_counted_not_raised(pool: EnginePool)
     }
     assert all(re.search(rf"{HERE}:\d+$", w.where) for w in result.warnings)
     # load warnings belong to the target's first result only; each result counts its own
-    again = runners.single_prompt(handle, request, header(handle, request), spec)
+    again = runners.single_prompt(
+        handle, request, header(handle, request, with_versions=True), spec
+    )
     assert counts(again) == {
         ("synthesis", "DeprecationWarning", "pkg_resources is deprecated"): 1,
         ("synthesis", "DeprecationWarning", WEIGHT_NORM): CHUNKS * (1 + 2),
@@ -151,7 +134,9 @@ def test_warnings_of_concurrent_requests_are_counted_not_raised(pool: EnginePool
     shape = runners.LoadSpec(concurrency=2, requests=4)
     request = ask(handle, params=shape.params)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=60)
-    result = runners.concurrent(handle, request, header(handle, request), spec, shape)
+    result = runners.concurrent(
+        handle, request, header(handle, request, with_versions=True), spec, shape
+    )
     assert runners.invalid_trials(result) is None
     assert result.load is not None
     assert result.load.errors == 0
@@ -165,7 +150,7 @@ def test_cache_check_counts_the_warnings_of_its_trials(pool: EnginePool) -> None
     handle = load(pool)
     request = ask(handle)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=60, plan=TrialPlan(trials=2))
-    result = runners.cache_check(handle, request, header(handle, request), spec)
+    result = runners.cache_check(handle, request, header(handle, request, with_versions=True), spec)
     assert runners.invalid_trials(result) is None
     calls = len(result.trials)  # cold, warm-up, unique and repeated: one call each
     assert counts(result)[("synthesis", "DeprecationWarning", WEIGHT_NORM)] == CHUNKS * calls

@@ -25,15 +25,15 @@ from pytest_ttsbench.matrix.targets import MatrixEntry
 from pytest_ttsbench.measure import runners
 from pytest_ttsbench.measure.engine_thread import TrialHung
 from pytest_ttsbench.measure.planning import TrialPlan
-from pytest_ttsbench.measure.request import Ask, BenchRequest, prepare
 from pytest_ttsbench.measure.stamps import as_audio
-from pytest_ttsbench.results.model import BenchResult
 from pytest_ttsbench.results.target import Target
+from tests.unit.runner_support import ask, header
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pytest_ttsbench.engines.base import SynthesisOptions
+    from pytest_ttsbench.results.model import BenchResult
 
 HERE = Path(__file__).name
 GENEROUS_S = 120.0  # how long a test waits for something that must happen
@@ -126,25 +126,6 @@ def pool(tmp_path: Path) -> Iterator[EnginePool]:
 def load(pool: EnginePool, cls: type[Engine]) -> EngineHandle:
     target = Target(cls.__name__.lower(), "py", "cpu", "default")
     return pool.acquire(MatrixEntry(target, EngineSpec(target.model, "py", cls)))
-
-
-def ask(handle: EngineHandle) -> BenchRequest:
-    return prepare(Ask("short"), handle.engine.capabilities, handle.target.id, "auto")
-
-
-def header(handle: EngineHandle, request: BenchRequest) -> BenchResult:
-    return BenchResult(
-        target=handle.target,
-        test="tests/unit/test_faults.py::t",
-        suite="unit",
-        prompt=request.prompt.name,
-        text_chars=request.prompt.chars,
-        language=request.opts.language,
-        stream_mode=request.mode,
-        hardware="test box",
-        warmup=0,
-        load_s=handle.load_s,
-    )
 
 
 def run(handle: EngineHandle, trials: int = 1, timeout_s: float = 60.0) -> BenchResult:

@@ -35,7 +35,6 @@ from pytest_ttsbench.measure.coldstart import ColdStartJob
 from pytest_ttsbench.measure.planning import TrialPlan
 from pytest_ttsbench.measure.request import (
     Ask,
-    BenchRequest,
     EngineBroken,
     Unsupported,
     prepare,
@@ -43,6 +42,7 @@ from pytest_ttsbench.measure.request import (
 from pytest_ttsbench.results.details import CacheCheck, ColdStartRuns, LoadSummary
 from pytest_ttsbench.results.model import BenchResult
 from pytest_ttsbench.results.target import Target
+from tests.unit.runner_support import ask, header
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -141,27 +141,6 @@ def load(
     target = Target(cls.__name__.lower(), "py", "cpu", "default")
     pool.options = options or {}
     return pool.acquire(MatrixEntry(target, EngineSpec(target.model, "py", cls)))
-
-
-def ask(handle: EngineHandle, prompt: str = "short", **kw: Any) -> BenchRequest:
-    return prepare(Ask(prompt, **kw), handle.engine.capabilities, handle.target.id, "auto")
-
-
-def header(handle: EngineHandle, request: BenchRequest) -> BenchResult:
-    """The result's header, as the fixture fills it from the session."""
-    return BenchResult(
-        target=handle.target,
-        test="tests/unit/test_runners.py::t",
-        suite="unit",
-        prompt=request.prompt.name,
-        text_chars=request.prompt.chars,
-        language=request.opts.language,
-        stream_mode=request.mode,
-        hardware="test box",
-        warmup=0,
-        load_s=handle.load_s,
-        params=request.params,
-    )
 
 
 def stamps_follow_the_engine(result: BenchResult, engine: Stamped, kinds: set[str]) -> None:
