@@ -93,7 +93,8 @@ def test_cold_start_runs_in_fresh_processes(suites: pytest.Pytester) -> None:
     (row,) = results(suites)
     cold = row["details"]["cold_start"]
     assert len(cold["load_s"]) == 2
-    assert all(0.19 < s < 5 for s in cold["load_s"])
+    # at least the engine's busy-waited 200 ms; no upper bound: a busy machine may take long
+    assert all(s > 0.19 for s in cold["load_s"])
     assert all(ms > 5 for ms in cold["spawn_to_first_audio_ms"])
 
 
@@ -105,7 +106,14 @@ def test_soak_is_off_unless_asked_for(
     assert "0 selected" in default.stdout.str()
     monkeypatch.setenv("TTSBENCH_SOAK_ITERATIONS", "20")
     soak = suites.runpytest("test_soak.py", *FAST, "-m", "soak")
-    soak.assert_outcomes(passed=1)
+    # it ran, all 20 iterations: whether the latency held steady is the machine's
+    # business (a busy one drifts), so a drift failure is an outcome, not an error
+    outcomes = soak.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 1, outcomes
+    if outcomes.get("failed"):
+        soak.stdout.fnmatch_lines(["*latency drifted*", "*"])
+    (row,) = results(suites)
+    assert row["summaries"]["latency_ms"]["n"] == 20
 
 
 def test_sweeps_give_one_id_and_row_per_value(suites: pytest.Pytester) -> None:
