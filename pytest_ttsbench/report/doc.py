@@ -40,7 +40,7 @@ from pytest_ttsbench.report.atomic import (
 from pytest_ttsbench.report.doc_parse import UnsafeDoc, find_blocks, parse_table, split_lines
 from pytest_ttsbench.report.doc_update import DEFAULT_HISTORY, RowId, update_doc_text
 from pytest_ttsbench.report.plot import PlotPoint, plot_available, write_plot_points
-from pytest_ttsbench.report.sections import HEADLINE_KEY, RESULTS
+from pytest_ttsbench.report.sections import HEADLINE_KEY, HEADLINE_PROMPT, RESULTS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -307,7 +307,10 @@ def _upsert_locked(
         return _to_side_file(doc, entries, reason, history, now, lock_timeout, warnings)
     new_text = update.text
     if svg is not None and write_plot_points(plot_points(new_text), svg) is None:
-        warnings.append("no chart: no row has a TTFA or RTF value")
+        warnings.append(
+            "no chart: the headline table has no row with a TTFA or RTF value "
+            f"(only test_latency on the {HEADLINE_PROMPT!r} prompt feeds it)"
+        )
         svg = None
         update = update_doc_text(text, entries, history=history)
         new_text = update.text or new_text  # the same doc stays safe without the link

@@ -300,3 +300,14 @@ def test_warnings_name_the_doc(tmp_path: Path) -> None:
     out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
     assert out.warnings
     assert out.warnings[0].startswith(f"{doc}: line ")
+
+
+def test_no_headline_row_means_no_chart_and_says_why(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    doc = tmp_path / "R.md"
+    out = rd.upsert(doc, [make_result(prompt="short")], now=NOW, plot=True)
+    assert out.plot is None
+    assert not (tmp_path / "R.svg").exists()
+    assert any("headline table has no row" in w and "'medium'" in w for w in out.warnings)
+    assert "R.svg" not in doc.read_text(encoding="utf-8")
+    assert "| kokoro | onnx |" in doc.read_text(encoding="utf-8")  # the row is kept
