@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         WeightsLookup,
         WeightsNotFound,
         WeightsQuery,
+        mark_random_weights,
     )
     from pytest_ttsbench.engines.registry import EngineRegistry
     from pytest_ttsbench.engines.weights import Search as WeightsSearch
@@ -55,6 +56,8 @@ _LAZY = {
     "find_weights": ("pytest_ttsbench.engines.weights", "find"),
     "hf_cache_dir": ("pytest_ttsbench.engines.weights", "hf_cache_dir"),
     "hf_snapshots": ("pytest_ttsbench.engines.weights", "hf_snapshots"),
+    # label a folder of random-init weights: every result from it says so
+    "mark_random_weights": ("pytest_ttsbench.engines.base", "mark_random_weights"),
 }
 
 __all__ = [
@@ -78,6 +81,7 @@ __all__ = [
     "find_weights",
     "hf_cache_dir",
     "hf_snapshots",
+    "mark_random_weights",
 ]
 
 

@@ -24,6 +24,7 @@ from pytest_ttsbench.measure.request import (
     BenchRequest,
     EngineBroken,
     Unsupported,
+    length_cap,
     prepare,
     require_thread_safe,
 )
@@ -189,9 +190,9 @@ class TTSBench:
     def _start(self, ask: Ask) -> tuple[BenchRequest, BenchResult]:
         """The resolved request and a result with its header filled in."""
         handle = self.handle
-        bench = prepare(
-            ask, handle.engine.capabilities, handle.target.id, self.session.settings.stream
-        )
+        settings = self.session.settings
+        cap = length_cap(settings.max_audio_s, handle.random_weights is not None)
+        bench = prepare(ask, handle.engine.capabilities, handle.target.id, settings.stream, cap)
         if self.result is not None:
             raise BenchError("tts_bench runs once per test; parametrize for more runs")
         runners.ensure_usable(handle)
@@ -222,6 +223,7 @@ class TTSBench:
             },
             params=bench.params,
             xdist_workers=xdist_workers(),
+            random_weights=handle.random_weights,
         )
 
     def _spec(self, plan: TrialPlan, warmup: int | None = None) -> runners.RunSpec:

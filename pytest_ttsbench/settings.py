@@ -219,6 +219,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="SECONDS",
     ),
     OptionSpec(
+        "tts_max_audio",
+        "--tts-max-audio",
+        "float",
+        "seconds of audio an autoregressive engine may generate per call before it is "
+        "stopped (marvis, chatterbox); weights marked random get 2 s unless this is set",
+        attr="max_audio_s",
+        shown="the engine's own limit",
+        env="TTSBENCH_MAX_AUDIO",
+        metavar="SECONDS",
+    ),
+    OptionSpec(
         "tts_gates",
         "--tts-gates",
         "path",
@@ -507,6 +518,7 @@ class Settings:
     budget_s: float = FROM_SPEC
     max_trials: int = FROM_SPEC
     trial_timeout_s: float = FROM_SPEC
+    max_audio_s: float | None = FROM_SPEC
     gates_path: Path | None = FROM_SPEC
     gates_enabled: bool = FROM_SPEC
     gates_mode: str = FROM_SPEC
@@ -561,6 +573,8 @@ def resolve(
     values["max_trials"] = max(values["max_trials"], values["trials"])
     if values["trial_timeout_s"] <= 0:
         raise SettingsError("--tts-trial-timeout: must be above 0 seconds")
+    if values["max_audio_s"] is not None and values["max_audio_s"] <= 0:
+        raise SettingsError("--tts-max-audio: must be above 0 seconds")
     return Settings(**values)
 
 

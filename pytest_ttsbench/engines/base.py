@@ -8,6 +8,7 @@ in torch, mlx or onnxruntime.
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,9 @@ class Capabilities:
     chunk_sweep: tuple[float, ...] = ()  # small, default, large values of that knob
     deterministic: bool = False  # same text, same options -> same samples
     thread_safe: bool = False  # one loaded model may serve calls from several threads
+    # autoregressive: stops on a token it generates, so it honours a length cap
+    # (SynthesisOptions.max_audio_s); random weights never emit that token
+    length_cap: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -60,6 +64,7 @@ class Capabilities:
             "chunk_sweep": list(self.chunk_sweep),
             "deterministic": self.deterministic,
             "thread_safe": self.thread_safe,
+            "length_cap": self.length_cap,
         }
 
 
@@ -72,6 +77,14 @@ class SynthesisOptions:
     language: str = "en"
     reference_audio: Path | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    # stop generating after this much audio (engines with Capabilities.length_cap)
+    max_audio_s: float | None = None
+
+    def max_steps(self, steps_per_s: float) -> int | None:
+        """The cap as a count of the engine's own steps (tokens, frames), at least 1."""
+        if self.max_audio_s is None:
+            return None
+        return max(1, round(self.max_audio_s * steps_per_s))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,11 +92,35 @@ class SynthesisOptions:
             "speed": self.speed,
             "language": self.language,
             "reference_audio": str(self.reference_audio) if self.reference_audio else None,
+            "max_audio_s": self.max_audio_s,
             "extra": {
                 k: v if isinstance(v, int | float | str | bool) else repr(v)
                 for k, v in sorted(self.extra.items())
             },
         }
+
+
+RANDOM_MARKER = "ttsbench-random-weights.json"
+
+
+def read_random_marker(folder: Path) -> dict[str, object] | None:
+    """The marker a builder of random-init weights leaves in their folder; every result
+    from such weights is labelled so (an unreadable marker still counts as one)."""
+    marker = Path(folder) / RANDOM_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        about = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"marker": str(marker), "error": str(exc)}
+    return about if isinstance(about, dict) else {"marker": str(marker)}
+
+
+def mark_random_weights(folder: Path, **about: object) -> Path:
+    """Label ``folder`` as random-init weights (what built them, which config)."""
+    marker = Path(folder) / RANDOM_MARKER
+    marker.write_text(json.dumps({"random_weights": True, **about}, indent=1), encoding="utf-8")
+    return marker
 
 
 @dataclass(frozen=True)
@@ -95,10 +132,20 @@ class WeightsLookup:
     hint: str = ""  # which option or variable points to them, what files are needed
     downloadable: bool = False  # the engine could fetch them with --tts-allow-download
     details: Mapping[str, str] = field(default_factory=dict)
+    # what the engine needs besides the weights and lacks (a tokenizer repo, a voice,
+    # a package): set only when the weights themselves were found
+    missing: tuple[str, ...] = ()
 
     @property
     def found(self) -> bool:
         return self.path is not None
+
+    @property
+    def random_weights(self) -> dict[str, object] | None:
+        """What the folder's random-weights marker says, or None: real weights."""
+        if self.path is None or self.path == Path():
+            return None
+        return read_random_marker(self.path)
 
     @classmethod
     def not_needed(cls) -> WeightsLookup:

@@ -95,7 +95,7 @@ BUILTIN_SPECS: tuple[EngineSpec, ...] = (
     EngineSpec(
         "chatterbox",
         "mlx",
-        f"{_ADAPTERS}.mlx_audio:ChatterboxMlxEngine",
+        f"{_ADAPTERS}.mlx_chatterbox:ChatterboxMlxEngine",
         devices=("mps", "cuda", "cpu"),
         packages=("mlx_audio", "mlx"),
         extra="mlx",
@@ -109,7 +109,7 @@ BUILTIN_SPECS: tuple[EngineSpec, ...] = (
     EngineSpec(
         "chatterbox-turbo",
         "mlx",
-        f"{_ADAPTERS}.mlx_audio:ChatterboxTurboMlxEngine",
+        f"{_ADAPTERS}.mlx_chatterbox:ChatterboxTurboMlxEngine",
         devices=("mps", "cuda", "cpu"),
         packages=("mlx_audio", "mlx"),
         extra="mlx",
@@ -123,7 +123,7 @@ BUILTIN_SPECS: tuple[EngineSpec, ...] = (
     EngineSpec(
         "kokoro",
         "mlx",
-        f"{_ADAPTERS}.mlx_audio:KokoroMlxEngine",
+        f"{_ADAPTERS}.mlx_kokoro:KokoroMlxEngine",
         devices=("mps", "cuda", "cpu"),
         packages=("mlx_audio", "mlx"),
         extra="mlx",
@@ -137,7 +137,7 @@ BUILTIN_SPECS: tuple[EngineSpec, ...] = (
     EngineSpec(
         "marvis",
         "mlx",
-        f"{_ADAPTERS}.mlx_audio:MarvisMlxEngine",
+        f"{_ADAPTERS}.mlx_marvis:MarvisMlxEngine",
         devices=("mps", "cuda", "cpu"),
         packages=("mlx_audio", "mlx"),
         extra="mlx",

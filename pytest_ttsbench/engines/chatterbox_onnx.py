@@ -8,6 +8,11 @@ penalty over every generated token, and ``conditional_decoder`` (S3Gen) turns th
 after the sessions start, so a silent fallback to the CPU is an error, not a mislabelled
 number. No native streaming: the decoder is not incremental, and re-decoding growing
 token prefixes would charge the cost of every prefix to a "stream".
+
+Everything done once (tokenizer, graph IO checks, the built-in or --tts-opt voice through
+the speech encoder) happens in load(): the first timed call pays for none of it. A length
+cap (SynthesisOptions.max_audio_s, 2 s for random weights) becomes the loop's token limit
+at 25 speech tokens a second; --tts-opt max_new_tokens still wins.
 """
 
 from __future__ import annotations
@@ -44,6 +49,24 @@ else:
 
 SAMPLE_RATE = 24000
 START_SPEECH, STOP_SPEECH, SILENCE = 6561, 6562, 4299
+SPEECH_VOCAB = 6561  # S3Gen's codebook: the decoder embeds ids below this only
+TOKENS_PER_S = 25  # speech tokens per second of audio (960 samples at 24 kHz each)
+TOKENIZER = "tokenizer.json"
+DEFAULT_VOICE = "default_voice.wav"
+# Inputs the loop feeds, per graph (ENGINES.md section 12); checked once at load.
+NEEDED_INPUTS = {
+    "speech_encoder": ("audio_values",),
+    "embed_tokens": ("input_ids",),
+    "language_model": ("inputs_embeds", "attention_mask"),
+    "conditional_decoder": ("speech_tokens", "speaker_embeddings", "speaker_features"),
+}
+# speech_encoder outputs: the exports' names (transformers.js), then onnxvoice's.
+VOICE_OUTPUTS = (
+    ("audio_features", "cond_emb"),
+    ("audio_tokens", "prompt_token"),
+    ("speaker_embeddings",),
+    ("speaker_features",),
+)
 GRAPHS = ("speech_encoder", "embed_tokens", "language_model", "conditional_decoder")
 SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16", "quantized": "_quantized"}
 PROVIDERS = {
@@ -99,7 +122,9 @@ class Voice:
 class ChatterboxOnnxEngine(Engine):
     """Original Chatterbox (onnx-community/chatterbox-onnx): 30-layer Llama, exaggeration."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(voice_clone=True, deterministic=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        voice_clone=True, deterministic=True, length_cap=True
+    )
     repo: ClassVar[str] = "onnx-community/chatterbox-onnx"
     env_var: ClassVar[str] = "TTSBENCH_CHATTERBOX_ONNX_WEIGHTS"
     silence_tokens: ClassVar[int] = 0  # the original decodes prompt + speech only
@@ -214,9 +239,45 @@ class ChatterboxOnnxEngine(Engine):
             self.sessions[graph] = session
             self.files[graph] = str(file.relative_to(folder))
         self._providers = used
-        tokenizers = importlib.import_module("tokenizers")
-        self._tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._check_graphs()
+        self._tokenizer = self._load_tokenizer(folder / TOKENIZER)
         self._kv = self._kv_layout(self.sessions["language_model"])
+        # the voice a call without a reference clip uses, encoded now, not in the first call
+        default = self._default_reference(knobs)
+        if default is not None:
+            self.voice(default)
+
+    def _load_tokenizer(self, path: Path) -> Any:
+        if not path.is_file():
+            raise EngineError(
+                f"{self.target.id}: missing {path.name} (the text tokenizer) in {path.parent}"
+            )
+        tokenizers = importlib.import_module("tokenizers")
+        try:
+            return tokenizers.Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises plain Exceptions
+            raise EngineError(
+                f"{self.target.id}: cannot read the text tokenizer {path}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _check_graphs(self) -> None:
+        """Each session takes what the loop feeds, and the language model has a KV
+        cache: said once here, by file and name, not as a KeyError mid-call."""
+        for graph, needed in NEEDED_INPUTS.items():
+            dtypes, outputs = self._io(graph)
+            missing = [name for name in needed if name not in dtypes]
+            if graph == "language_model":
+                if not any(n.startswith("past_key_values") for n in dtypes):
+                    missing.append("past_key_values.*")
+                if not any("present" in n for n in outputs):
+                    missing.append("present.* (outputs)")
+            if missing:
+                raise EngineError(
+                    f"{self.target.id}: {self.files[graph]} lacks {', '.join(missing)} "
+                    f"(inputs: {', '.join(dtypes)}; outputs: {', '.join(outputs)}); "
+                    "not a Chatterbox ONNX export this loop can run"
+                )
 
     def _kv_layout(self, lm: Any) -> list[tuple[str, str, Any]]:
         outputs = [o.name for o in lm.get_outputs()]
@@ -283,10 +344,7 @@ class ChatterboxOnnxEngine(Engine):
             start = time.perf_counter()
             out = self._outputs("speech_encoder", {"audio_values": read_clip(path)[None, :]})
             values = list(out.values())
-            named = [
-                out.get(n)
-                for n in ("cond_emb", "prompt_token", "speaker_embeddings", "speaker_features")
-            ]
+            named = [next((out[n] for n in names if n in out), None) for names in VOICE_OUTPUTS]
             self._voices[path] = Voice(
                 *(v if v is not None else values[i] for i, v in enumerate(named))
             )
@@ -347,7 +405,9 @@ class ChatterboxOnnxEngine(Engine):
         return generated
 
     def decode(self, generated: list[int], voice: Voice) -> AudioArray:
-        speech = generated[1:-1] if generated[-1] == STOP_SPEECH else generated[1:]
+        # as chatterbox-tts's drop_invalid_tokens: START/STOP and ids past S3Gen's
+        # codebook are not speech (the decoder's embedding would index out of range)
+        speech = [t for t in generated[1:] if 0 <= t < SPEECH_VOCAB]
         prompt = np.asarray(voice.prompt_token, dtype=np.int64).reshape(1, -1)
         tokens = np.concatenate(
             [
@@ -369,7 +429,10 @@ class ChatterboxOnnxEngine(Engine):
 
     def synthesize(self, text: str, opts: SynthesisOptions) -> AudioArray:
         knobs = Knobs(self.target.id, self.ctx.options, opts.extra)
-        max_new = knobs.integer("max_new_tokens", self.default_max_new_tokens, low=1)
+        cap = opts.max_steps(TOKENS_PER_S)  # the length cap, as speech tokens
+        max_new = knobs.integer(
+            "max_new_tokens", self.default_max_new_tokens if cap is None else cap, low=1
+        )
         penalty = knobs.number("repetition_penalty", 1.2, above=0.0)
         exaggeration = knobs.number("exaggeration", 0.5, low=0.0)
         self._stages = {}
@@ -387,17 +450,21 @@ class ChatterboxOnnxEngine(Engine):
         )
         return wav
 
+    def _default_reference(self, knobs: Knobs) -> Path | None:
+        """--tts-opt reference_audio, else the export's default_voice.wav, else None."""
+        ref = knobs.path("reference_audio")  # a missing file is an error naming the knob
+        if ref is not None:
+            return ref
+        default = self.folder / DEFAULT_VOICE
+        return default if default.is_file() else None
+
     def _reference(self, opts: SynthesisOptions, knobs: Knobs) -> Path:
-        ref = opts.reference_audio or knobs.path("reference_audio")
+        ref = opts.reference_audio or self._default_reference(knobs)
         if ref is not None:
             return Path(ref)
-        default = self.folder / "default_voice.wav"
-        if default.is_file():
-            return default
         raise EngineError(
-            f"{self.target.id}: the ONNX export has no built-in voice and "
-            f"{default} does not exist; pass a reference clip: "
-            "--tts-opt reference_audio=FILE.wav"
+            f"{self.target.id}: missing {DEFAULT_VOICE} (the built-in voice) in "
+            f"{self.folder}; pass a reference clip: --tts-opt reference_audio=FILE.wav"
         )
 
     # -- facts -----------------------------------------------------------------------
@@ -432,7 +499,7 @@ class ChatterboxTurboOnnxEngine(ChatterboxOnnxEngine):
     """Chatterbox-Turbo (ResembleAI/chatterbox-turbo-ONNX): GPT-2 LM, 3 silence tokens."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        voice_clone=True, tags=True, deterministic=True
+        voice_clone=True, tags=True, deterministic=True, length_cap=True
     )
     repo: ClassVar[str] = "ResembleAI/chatterbox-turbo-ONNX"
     env_var: ClassVar[str] = "TTSBENCH_CHATTERBOX_TURBO_ONNX_WEIGHTS"

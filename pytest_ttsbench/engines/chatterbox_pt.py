@@ -95,6 +95,28 @@ def _numpy_shape_tail(value: Any) -> int:
     return int(shape[-1]) if shape else 0
 
 
+SPEECH_TOKENS_PER_S = 25  # S3 speech tokens (T3's output) per second of audio
+PERTH_WATERMARKER = "perth.perth_net.perth_net_implicit.perth_watermarker"
+
+
+def perth_import_error(target_id: str, exc: ImportError) -> str:
+    """Why perth's watermarker did not import, with the fix for that cause."""
+    missing = exc.name or ""
+    if missing == "pkg_resources":
+        fix = (
+            "it imports pkg_resources, gone in setuptools >= 81 (resemble-ai/chatterbox#198): "
+            "pip install 'setuptools<81'"
+        )
+    elif missing:
+        fix = f"it needs the module {missing}: install it (pip install {missing.split('.')[0]})"
+    else:
+        fix = "see the error above"
+    return (
+        f"{target_id}: resemble-perth could not load its watermarker "
+        f"({type(exc).__name__}: {exc}); {fix}"
+    )
+
+
 class ChatterboxEngine(TorchEngine):
     """Resemble AI Chatterbox (0.5B Llama T3, 10-step S3Gen, Perth watermark)."""
 
@@ -102,7 +124,12 @@ class ChatterboxEngine(TorchEngine):
         voice_clone=True,
         stream=streaming_fork_installed(),
         chunk_knob="chunk_size" if streaming_fork_installed() else None,
+        # speech tokens per chunk (25 a second): about 0.4, 1 and 2 s
+        chunk_sweep=(10.0, 25.0, 50.0) if streaming_fork_installed() else (),
+        length_cap=True,
     )
+    # generate() hard-codes T3's token limit (1000); a length cap lowers it per call
+    t3_limit_kwarg: ClassVar[str] = "max_new_tokens"
     module_name: ClassVar[str] = "chatterbox.tts"
     class_name: ClassVar[str] = "ChatterboxTTS"
     repo: ClassVar[str] = "ResembleAI/chatterbox"
@@ -157,6 +184,7 @@ class ChatterboxEngine(TorchEngine):
         self._watermark = True
         self._voice: Path | None = None
         self._builtin_conds: Any = None
+        self._token_cap: int | None = None  # speech tokens, from opts.max_audio_s
 
     # -- loading -------------------------------------------------------------------
 
@@ -180,18 +208,23 @@ class ChatterboxEngine(TorchEngine):
         return f"{self.target.id}: cannot import {self.module_name}: {exc}"
 
     def _check_perth(self) -> None:
-        """resemble-perth 1.0.1 sets PerthImplicitWatermarker to None when pkg_resources
-        is missing (setuptools >= 81); the model constructor then fails obscurely."""
+        """resemble-perth 1.0.1 sets PerthImplicitWatermarker to None on any ImportError
+        below it; the model constructor then fails obscurely. Re-import that module to
+        name the real cause (pkg_resources gone in setuptools >= 81, torchaudio, ...)."""
         try:
             perth = importlib.import_module("perth")
         except ImportError:
             return  # chatterbox's own import will say what is missing
-        if getattr(perth, "PerthImplicitWatermarker", None) is None:
-            raise EngineError(
-                f"{self.target.id}: resemble-perth could not load its watermarker (it imports "
-                "pkg_resources, gone in setuptools >= 81; resemble-ai/chatterbox#198). "
-                "Fix: pip install 'setuptools<81'"
-            )
+        if getattr(perth, "PerthImplicitWatermarker", None) is not None:
+            return
+        try:
+            importlib.import_module(PERTH_WATERMARKER)
+        except ImportError as exc:
+            raise EngineError(perth_import_error(self.target.id, exc)) from exc
+        raise EngineError(
+            f"{self.target.id}: resemble-perth has no PerthImplicitWatermarker, though "
+            f"{PERTH_WATERMARKER} imports; check the installed resemble-perth"
+        )
 
     def _construct(self, cls: Any) -> Any:
         device = self.target.device
@@ -223,15 +256,30 @@ class ChatterboxEngine(TorchEngine):
         """Time the sub-steps generate() calls, by wrapping them on this instance only."""
         t3 = getattr(model, "t3", None)
         if t3 is not None and hasattr(t3, self.t3_method):
-            setattr(t3, self.t3_method, self._timed("t3", getattr(t3, self.t3_method), tokens=True))
+            t3_call = self._capped(getattr(t3, self.t3_method), self.t3_limit_kwarg)
+            setattr(t3, self.t3_method, self._timed("t3", t3_call, tokens=True))
         if self._fork and hasattr(model, "inference_stream"):
-            model.inference_stream = self._timed("t3", model.inference_stream, tokens=True)
+            stream_call = self._capped(model.inference_stream, "max_new_tokens")
+            model.inference_stream = self._timed("t3", stream_call, tokens=True)
         s3gen = getattr(model, "s3gen", None)
         if s3gen is not None and hasattr(s3gen, "inference"):
             s3gen.inference = self._timed("s3gen", s3gen.inference, sync=True)
         marker = getattr(model, "watermarker", None)
         if marker is not None and hasattr(marker, "apply_watermark"):
             marker.apply_watermark = self._watermark_step(marker.apply_watermark)
+
+    def _capped(self, fn: Callable[..., Any], limit_kwarg: str) -> Callable[..., Any]:
+        """``fn`` with its token limit lowered to this call's length cap, if any."""
+
+        def capped(*args: Any, **kwargs: Any) -> Any:
+            if self._token_cap is not None:
+                given = kwargs.get(limit_kwarg)
+                kwargs[limit_kwarg] = (
+                    self._token_cap if given is None else min(int(given), self._token_cap)
+                )
+            return fn(*args, **kwargs)
+
+        return capped
 
     def _timed(
         self, stage: str, fn: Callable[..., Any], *, tokens: bool = False, sync: bool = False
@@ -307,6 +355,7 @@ class ChatterboxEngine(TorchEngine):
     def _begin(self, knobs: Knobs, opts: SynthesisOptions) -> None:
         self._stages = {}
         self._tokens = 0
+        self._token_cap = opts.max_steps(SPEECH_TOKENS_PER_S)
         self._watermark = knobs.flag("watermark", True)
         if knobs.given("seed"):
             self._torch.manual_seed(knobs.integer("seed", 0, low=0))
@@ -403,7 +452,10 @@ class ChatterboxEngine(TorchEngine):
 class ChatterboxTurboEngine(ChatterboxEngine):
     """Chatterbox-Turbo (350M GPT-2 T3, 2-step meanflow S3Gen, Perth watermark)."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(voice_clone=True, tags=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        voice_clone=True, tags=True, length_cap=True
+    )
+    t3_limit_kwarg: ClassVar[str] = "max_gen_len"
     module_name: ClassVar[str] = "chatterbox.tts_turbo"
     class_name: ClassVar[str] = "ChatterboxTurboTTS"
     repo: ClassVar[str] = "ResembleAI/chatterbox-turbo"

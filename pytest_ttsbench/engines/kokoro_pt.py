@@ -3,7 +3,12 @@
 Everything is loaded from local files (``KModel(config=..., model=...)``, voices as
 ``.pt`` paths) so nothing goes to the Hub. misaki's English G2P would otherwise run
 ``spacy.cli.download("en_core_web_sm")`` (pip, from GitHub) when that model is absent:
-that is a skip, or an EngineError at load, unless downloads are allowed.
+that is a skip, or an EngineError at load, unless downloads are allowed; then the
+download runs in ``load()``, never inside a timed call.
+
+One-time setup happens in ``load()``: the G2P pipeline (misaki, spaCy) of the default
+language (the ``lang_code`` knob, else American English) and its default voice pack.
+A pipeline for another language is built on its first call.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pytest_ttsbench.engines.text import (
     Knobs,
     also_needs,
     dist_versions,
+    prepare_spacy_model,
     spacy_model_missing,
     weights_folder,
 )
@@ -111,15 +117,39 @@ class KokoroPtEngine(TorchEngine):
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             self.model = self._kmodel
-            self._pipeline("a")  # the G2P is built here, not in the first timed call
+        # The G2P (misaki, spaCy) and the default voice load here, not in a timed call.
+        knobs = Knobs(self.target.id, self.ctx.options)
+        lang = knobs.text("lang_code") or "a"
+        prepare_spacy_model(self.target.id, lang, self.ctx.allow_download)
+        pipeline = self._pipeline(lang)
+        voice = self._default_voice(knobs)
+        if voice is not None:
+            with self._offline():
+                pipeline.load_voice(voice)
+
+    def _default_voice(self, knobs: Knobs) -> str | None:
+        """The default voice as a local file, or None where it is not one."""
+        try:
+            voice = self._voice(SynthesisOptions(), knobs)
+        except EngineError:  # not among the weights: the calls that ask for it say so
+            return None
+        return voice if voice.endswith(".pt") else None
 
     def _pipeline(self, lang: str) -> Any:
         if lang not in self._pipelines:
             if spacy_model_missing(lang) and not self.ctx.allow_download:
                 raise EngineError(f"{self.target.id}: {SPACY_HINT}")
-            self._pipelines[lang] = self._kokoro.KPipeline(
-                lang_code=lang, repo_id=REPO, model=self._kmodel
-            )
+            try:
+                with self._offline():
+                    pipeline = self._kokoro.KPipeline(
+                        lang_code=lang, repo_id=REPO, model=self._kmodel
+                    )
+            except (Exception, SystemExit) as exc:  # spaCy's CLI exits on a failed pip
+                raise EngineError(
+                    f"{self.target.id}: building the {lang!r} G2P pipeline (misaki) failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            self._pipelines[lang] = pipeline
         return self._pipelines[lang]
 
     def _voice(self, opts: SynthesisOptions, knobs: Knobs) -> str:

@@ -36,12 +36,14 @@ REPOS = (
     "Marvis-AI/marvis-tts-250m-v0.2-transformers",
     "Marvis-AI/marvis-tts-250m-v0.1-transformers",
 )
+FRAMES_PER_S = 12.5  # Mimi frames; generate's max_new_tokens counts frames
 
 
 class MarvisPtEngine(TorchEngine):
     """CsmForConditionalGeneration on cuda, mps or cpu; one chunk per call."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    # autoregressive: stops when a frame's codebooks are all codebook_eos_token_id
+    capabilities: ClassVar[Capabilities] = Capabilities(length_cap=True)
     env_var: ClassVar[str] = "TTSBENCH_MARVIS_PT_WEIGHTS"
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -106,6 +108,9 @@ class MarvisPtEngine(TorchEngine):
             }
         )
         kwargs.update(knobs.integers({"top_k": 1, "max_new_tokens": 1}))
+        cap = opts.max_steps(FRAMES_PER_S)
+        if cap is not None and "max_new_tokens" not in kwargs:  # the user's knob wins
+            kwargs["max_new_tokens"] = cap
         if knobs.given("do_sample"):
             kwargs["do_sample"] = knobs.flag("do_sample", True)
         if knobs.given("seed"):

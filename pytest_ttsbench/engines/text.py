@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -208,10 +209,13 @@ def also_needs(lookup: WeightsLookup, missing: list[str], hint: str) -> WeightsL
     return dataclasses.replace(
         lookup,
         path=None,
-        searched=(*lookup.searched, *missing),
-        hint=f"{lookup.hint} {hint}".strip(),
+        missing=(*lookup.missing, *missing),
+        hint=hint.strip(),
         details={**lookup.details, "weights_found_at": str(lookup.path)},
     )
+
+
+SPACY_MODEL = "en_core_web_sm"
 
 
 def spacy_model_missing(lang_code: str) -> list[str]:
@@ -219,6 +223,34 @@ def spacy_model_missing(lang_code: str) -> list[str]:
     if lang_code in ("a", "b") and not has_module("en_core_web_sm"):
         return ["python package en_core_web_sm (spaCy English model used by misaki's G2P)"]
     return []
+
+
+def prepare_spacy_model(target_id: str, lang_code: str, allow_download: bool) -> None:
+    """Have spaCy's en_core_web_sm for misaki's English G2P (lang a/b) before any timed
+    call: refuse without it unless downloads are allowed, else download it now.
+
+    misaki would run ``spacy.cli.download`` itself, inside the first synthesis, and
+    spaCy's CLI ends a failed pip run with ``sys.exit``; here either outcome is an
+    EngineError of ``load()``.
+    """
+    if not spacy_model_missing(lang_code):
+        return
+    if not allow_download:
+        raise EngineError(f"{target_id}: {SPACY_HINT}")
+    try:
+        importlib.import_module("spacy.cli").download(SPACY_MODEL)
+    except (Exception, SystemExit) as exc:
+        raise EngineError(
+            f"{target_id}: downloading the spaCy model {SPACY_MODEL} for misaki failed: "
+            f"{type(exc).__name__}: {exc}. Install it (python -m spacy download "
+            f"{SPACY_MODEL}) and run again."
+        ) from exc
+    importlib.invalidate_caches()
+    if spacy_model_missing(lang_code):
+        raise EngineError(
+            f"{target_id}: spaCy downloaded {SPACY_MODEL} but this process cannot import "
+            "it; run again (it is installed now)."
+        )
 
 
 SPACY_HINT = (

@@ -41,6 +41,11 @@ class EngineHandle:
     def target(self) -> Target:
         return self.entry.target
 
+    @property
+    def random_weights(self) -> dict[str, object] | None:
+        """The random-weights marker of the loaded folder (None: real weights)."""
+        return self.engine.ctx.weights.random_weights
+
 
 class EnginePool:
     def __init__(

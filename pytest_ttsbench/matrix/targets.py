@@ -175,11 +175,21 @@ def availability(
         )
     if lookup.found or (allow_download and lookup.downloadable):
         return MatrixEntry(target, spec, weights=lookup)
-    searched = "; ".join(lookup.searched) or "nowhere"
+    return skip(not_found_reason(lookup))
+
+
+def not_found_reason(lookup: WeightsLookup) -> str:
+    """Why a target cannot load: its weights were not found (every place searched), or
+    they were and something beside them is missing (named as what it is)."""
     hint = lookup.hint.strip()
-    if lookup.downloadable:
-        hint = f"{hint.rstrip('.')}, or allow a download with --tts-allow-download."
-    return skip(f"weights not found (searched: {searched}). {hint}".strip())
+    if lookup.downloadable and "--tts-allow-download" not in hint:
+        hint = f"{hint.rstrip('.')}, or allow a download with --tts-allow-download.".lstrip(", ")
+    if lookup.missing:
+        found_at = lookup.details.get("weights_found_at")
+        where = f"weights found at {found_at}, but " if found_at else ""
+        return f"{where}missing {'; '.join(lookup.missing)}. {hint}".strip()
+    searched = "; ".join(lookup.searched) or "nowhere"
+    return f"weights not found (searched: {searched}). {hint}".strip()
 
 
 def build(

@@ -95,6 +95,7 @@ class ColdStartJob:
                 "voice": opts.voice,
                 "speed": opts.speed,
                 "language": opts.language,
+                "max_audio_s": opts.max_audio_s,
                 "extra": {
                     k: v for k, v in opts.extra.items() if isinstance(v, int | float | str | bool)
                 },
@@ -190,7 +191,11 @@ def child(data: dict[str, Any]) -> dict[str, Any]:
     loaded = time.perf_counter_ns()
     o = data["opts"]
     opts = SynthesisOptions(
-        voice=o["voice"], speed=o["speed"], language=o["language"], extra=o["extra"]
+        voice=o["voice"],
+        speed=o["speed"],
+        language=o["language"],
+        extra=o["extra"],
+        max_audio_s=o.get("max_audio_s"),
     )
     captured = capture(producer(engine, data["text"], opts, data["mode"]))
     first = captured.chunk_ns[0] if captured.chunk_ns else None

@@ -54,9 +54,28 @@ class BenchRequest:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare(ask: Ask, caps: Capabilities, target_id: str, default_mode: str) -> BenchRequest:
+# Random weights never emit a stop token: without a cap an autoregressive engine runs
+# to its own limit (minutes of noise per call on a CPU).
+RANDOM_WEIGHTS_MAX_AUDIO_S = 2.0
+
+
+def length_cap(user_cap_s: float | None, random_weights: bool) -> float | None:
+    """--tts-max-audio when given, else 2 s for random weights, else no cap."""
+    if user_cap_s is not None:
+        return user_cap_s
+    return RANDOM_WEIGHTS_MAX_AUDIO_S if random_weights else None
+
+
+def prepare(
+    ask: Ask,
+    caps: Capabilities,
+    target_id: str,
+    default_mode: str,
+    max_audio_s: float | None = None,
+) -> BenchRequest:
     """Resolve the prompt and streaming mode; :class:`Unsupported` for what this engine
-    cannot do. ``default_mode`` is the session's --tts-stream."""
+    cannot do. ``default_mode`` is the session's --tts-stream; ``max_audio_s`` reaches
+    only engines that honour a length cap."""
     if ask.text is not None:
         chosen = prompts.Prompt(
             name=ask.prompt if ask.prompt != "medium" else "custom",
@@ -93,6 +112,7 @@ def prepare(ask: Ask, caps: Capabilities, target_id: str, default_mode: str) -> 
         language=language,
         reference_audio=ask.reference_audio,
         extra=dict(ask.extra),
+        max_audio_s=max_audio_s if caps.length_cap else None,
     )
     return BenchRequest(chosen, mode, opts, dict(ask.params))
 

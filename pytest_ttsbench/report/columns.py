@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.report import table as tb
 from pytest_ttsbench.results.keys import params_key
+from pytest_ttsbench.results.model import RANDOM_WEIGHTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,9 +38,13 @@ class Column:
 
 
 def model_cell(result: BenchResult) -> str:
-    """The model with its variant when that is not the default: ``kokoro (fp32)``."""
+    """The model with its variant when that is not the default, and a label on random
+    weights: ``kokoro (fp32)``, ``marvis (random weights)``."""
     target = result.target
-    return target.model if target.default_variant else f"{target.model} ({target.variant})"
+    tags = [] if target.default_variant else [target.variant]
+    if result.random_weights is not None:
+        tags.append(RANDOM_WEIGHTS)
+    return f"{target.model} ({', '.join(tags)})" if tags else target.model
 
 
 def params_cell(params: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ from pytest_ttsbench.report.table import (
     is_failed,
     render_row,
 )
+from pytest_ttsbench.results.model import RANDOM_WEIGHTS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -61,8 +62,9 @@ def short_test_id(result: BenchResult) -> str:
 
 def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
     contended = contended_mark if result.xdist_workers > 0 else ""
+    random = f" ({RANDOM_WEIGHTS})" if result.random_weights is not None else ""
     return [
-        short_test_id(result) + contended,
+        short_test_id(result) + random + contended,
         result.prompt,
         result.stream_mode,
         str(result.n),

@@ -32,6 +32,7 @@ LABELS = {
     "stream_mode": "stream mode",
     "prompt": "prompt",
     "params": "params",
+    "weights": "weights",
     "suite": "suite",
     "test": "test",
 }
@@ -84,6 +85,7 @@ class ResultKey:
     stream_mode: str  # native, sentence or none
     prompt: str
     params: tuple[tuple[str, str], ...]  # see params_key
+    weights: str  # "real", or "random" for random-init weights
     suite: str
     test: str  # node_function of the node id; "" when the result recorded no test
 
@@ -116,6 +118,7 @@ def result_key(result: BenchResult) -> ResultKey:
         stream_mode=result.stream_mode,
         prompt=result.prompt,
         params=params_key(result.params),
+        weights="real" if result.random_weights is None else "random",
         suite=result.suite,
         test=node_function(result.test),
     )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 SCHEMA_VERSION = 1
+RANDOM_WEIGHTS = "random weights"  # how every output labels results of random-init weights
 
 # Per-trial series: one value per measured trial; each gets a Summary.
 SERIES = (
@@ -173,6 +174,8 @@ class BenchResult:
     cold_start: ColdStartRuns | None = None
     cache_check: CacheCheck | None = None
     extra_info: dict[str, Any] | None = None  # the test's tts_bench.extra_info
+    # the weights' random-init marker (what built them): noise, not a model's numbers
+    random_weights: dict[str, Any] | None = None
     # what the engine warned while this result ran (and, on the target's first result,
     # while it loaded): counted, never raised
     warnings: list[EngineWarning] = field(default_factory=list)
@@ -238,6 +241,8 @@ class BenchResult:
         model = self.target.model
         tags = [] if self.target.default_variant else [self.target.variant]
         tags += [f"{k}={v}" for k, v in sorted(self.params.items())]
+        if self.random_weights is not None:
+            tags.append(RANDOM_WEIGHTS)
         if tags:
             model = f"{model} ({', '.join(tags)})"
         return (model, self.target.backend, self.hardware, self.prompt)
@@ -299,6 +304,7 @@ class BenchResult:
             "gates": [v.as_dict() for v in self.gates],
             "outcome": self.outcome,
             "xdist_workers": self.xdist_workers,
+            "random_weights": self.random_weights,
             "trials": [t.as_dict() for t in self.trials] if with_trials else [],
         }
 
@@ -333,6 +339,7 @@ class BenchResult:
             gates=[Verdict.from_dict(v) for v in d.get("gates", [])],
             outcome=str(d.get("outcome", "passed")),
             xdist_workers=int(d.get("xdist_workers", 0)),
+            random_weights=d.get("random_weights"),
             summaries={k: Summary.from_dict(v) for k, v in d.get("summaries", {}).items()},
             **typed,
         )

@@ -139,16 +139,42 @@ def test_from_pretrained_only_when_downloads_are_allowed(upstream: Recorder) -> 
     assert upstream.last("loaded")["offline"] is None
 
 
-def test_broken_perth_is_a_clear_error(
-    install: Install, fake_torch: TorchRecorder, tmp_path: Path
+@pytest.mark.parametrize(
+    ("missing", "told"),
+    [
+        ("pkg_resources", "pip install 'setuptools<81'"),
+        ("torchaudio", "it needs the module torchaudio: install it (pip install torchaudio)"),
+    ],
+)
+def test_broken_perth_names_its_real_cause(
+    install: Install, fake_torch: TorchRecorder, tmp_path: Path, missing: str, told: str
 ) -> None:
     import sys
 
     modules, _ = make_chatterbox(sys.modules["torch"], perth_broken=True)
+    # perth swallows the ImportError of its watermarker module; ours raises like the
+    # real one does when pkg_resources (setuptools >= 81) or torchaudio is absent
+    watermarker = tmp_path / "perth" / "perth_net" / "perth_net_implicit"
+    watermarker.mkdir(parents=True)
+    for folder in (watermarker.parent, watermarker):
+        (folder / "__init__.py").write_text("", encoding="utf-8")
+    (watermarker / "perth_watermarker.py").write_text(
+        f'raise ModuleNotFoundError("No module named {missing!r}", name={missing!r})\n',
+        encoding="utf-8",
+    )
+    modules["perth"].__path__ = [str(tmp_path / "perth")]
     install(modules)
     engine = ChatterboxEngine(context(CB, make_files(tmp_path, ORIGINAL_FILES)))
-    with pytest.raises(EngineError, match="setuptools<81"):
-        engine.load()
+    try:
+        with pytest.raises(EngineError, match="could not load its watermarker") as err:
+            engine.load()
+    finally:  # the stand-in's subpackages must not outlive this test
+        for name in [m for m in sys.modules if m.startswith("perth.")]:
+            del sys.modules[name]
+    assert told in str(err.value)
+    assert f"No module named '{missing}'" in str(err.value)
+    if missing != "pkg_resources":
+        assert "setuptools" not in str(err.value)  # the old message always blamed it
 
 
 # -- knobs -----------------------------------------------------------------------------
@@ -366,3 +392,27 @@ def test_turbo_under_the_fork_says_why(tmp_path: Path, fork: Recorder) -> None:
     engine = ChatterboxTurboEngine(context(TURBO, make_files(tmp_path, TURBO_FILES)))
     with pytest.raises(EngineError, match="chatterbox-streaming has no Turbo"):
         engine.load()
+
+
+# -- length cap (random weights never emit the stop token) -----------------------------
+
+
+def test_a_length_cap_lowers_t3s_hard_coded_token_limit(
+    tmp_path: Path, upstream: Recorder, fake_torch: TorchRecorder
+) -> None:
+    engine = loaded(ChatterboxEngine, CB, make_files(tmp_path, [*ORIGINAL_FILES, "conds.pt"]))
+    assert engine.capabilities.length_cap
+    engine.synthesize("Hi.", SynthesisOptions())
+    assert upstream.last("t3.inference")["max_new_tokens"] == 1000  # upstream's own
+    engine.synthesize("Hi.", SynthesisOptions(max_audio_s=2.0))
+    assert upstream.last("t3.inference")["max_new_tokens"] == 50  # 2 s at 25 tokens/s
+    engine.synthesize("Hi.", SynthesisOptions(max_audio_s=100.0))
+    assert upstream.last("t3.inference")["max_new_tokens"] == 1000  # never raised
+
+
+def test_turbo_caps_its_own_limit_kwarg(
+    tmp_path: Path, upstream: Recorder, fake_torch: TorchRecorder
+) -> None:
+    engine = loaded(ChatterboxTurboEngine, TURBO, make_files(tmp_path, [*TURBO_FILES, "conds.pt"]))
+    engine.synthesize("Hi.", SynthesisOptions(max_audio_s=0.4))
+    assert upstream.last("t3.inference_turbo")["max_gen_len"] == 10

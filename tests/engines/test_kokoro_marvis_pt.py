@@ -58,7 +58,7 @@ def test_kokoro_lookup_needs_files_and_the_spacy_model(
     folder = make_files(tmp_path, KOKORO_FILES)
     found = KokoroPtEngine.locate_weights(KOKORO, query(hf_env, {"kokoro": folder}))
     assert not found.found
-    assert "en_core_web_sm" in found.searched[-1]
+    assert "en_core_web_sm" in found.missing[-1]
     assert "spacy download" in found.hint
 
 

@@ -10,12 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
-from pytest_ttsbench.engines.mlx_audio import (
-    ChatterboxMlxEngine,
-    ChatterboxTurboMlxEngine,
-    KokoroMlxEngine,
-    MarvisMlxEngine,
-)
+from pytest_ttsbench.engines.mlx_chatterbox import ChatterboxMlxEngine, ChatterboxTurboMlxEngine
+from pytest_ttsbench.engines.mlx_kokoro import KokoroMlxEngine
+from pytest_ttsbench.engines.mlx_marvis import MarvisMlxEngine
 from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, cache_snapshot, context, make_files, query
@@ -85,8 +82,8 @@ def test_chatterbox_lookup_needs_the_s3_tokenizer_too(
     q = query(hf_env, {"chatterbox-mlx": folder})
     lookup = ChatterboxMlxEngine.locate_weights(CB, q)
     assert not lookup.found
-    assert "S3TokenizerV2" in lookup.searched[-1]
-    assert "model.safetensors" in lookup.searched[-1]
+    assert "S3TokenizerV2" in lookup.missing[-1]
+    assert "model.safetensors" in lookup.missing[-1]
     assert lookup.details["weights_found_at"] == str(folder)
     cache_snapshot(hf_env, "mlx-community/S3TokenizerV2", ["model.safetensors"])
     assert ChatterboxMlxEngine.locate_weights(CB, q).path == folder
@@ -108,7 +105,7 @@ def test_kokoro_lookup_lists_misaki_and_spacy(
         tmp_path, "kokoro", ["kokoro-v1_0.safetensors", "voices/af_heart.safetensors"]
     )
     q = query(hf_env, {"kokoro-mlx": folder})
-    missing = "; ".join(KokoroMlxEngine.locate_weights(KOKORO, q).searched)
+    missing = "; ".join(KokoroMlxEngine.locate_weights(KOKORO, q).missing)
     assert "misaki" in missing
     assert "en_core_web_sm" in missing
     present(install, "misaki", "en_core_web_sm")
@@ -118,19 +115,23 @@ def test_kokoro_lookup_lists_misaki_and_spacy(
 def test_marvis_lookup_lists_what_sesame_fetches(tmp_path: Path, hf_env: dict[str, str]) -> None:
     folder = checkpoint(tmp_path, "sesame", ["model.safetensors"])
     q = query(hf_env, {"marvis": folder})
-    text = "; ".join(MarvisMlxEngine.locate_weights(MARVIS, q).searched)
+    text = "; ".join(MarvisMlxEngine.locate_weights(MARVIS, q).missing)
     assert "kyutai/moshiko-pytorch-bf16" in text
     assert "unsloth/Llama-3.2-1B" in text
     assert "sesame/csm-1b" in text
     assert "prompts/conversational_a.wav" in text
     checkpoint(tmp_path, "sesame", [], {"text_tokenizer": "Marvis-AI/tok"})
-    text = "; ".join(MarvisMlxEngine.locate_weights(MARVIS, q).searched)
+    text = "; ".join(MarvisMlxEngine.locate_weights(MARVIS, q).missing)
     assert "HF cache Marvis-AI/tok" in text
     assert "sesame/csm-1b" not in text
     cache_snapshot(
         hf_env, "kyutai/moshiko-pytorch-bf16", ["tokenizer-e351c8d8-checkpoint125.safetensors"]
     )
-    cache_snapshot(hf_env, "Marvis-AI/tok", ["tokenizer.json", "prompts/conversational_a.wav"])
+    cache_snapshot(
+        hf_env,
+        "Marvis-AI/tok",
+        ["tokenizer.json", "tokenizer_config.json", "config.json", "prompts/conversational_a.wav"],
+    )
     assert MarvisMlxEngine.locate_weights(MARVIS, q).path == folder
 
 

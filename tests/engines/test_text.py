@@ -80,7 +80,7 @@ def test_globs_companions_and_the_kept_folder(tmp_path: Path, hf_env: dict[str, 
     ]
     blocked = also_needs(lookup, missing, "also needs org/side")
     assert not blocked.found
-    assert blocked.searched[-1] == missing[0]
+    assert blocked.missing[-1] == missing[0]
     assert weights_folder(blocked) == folder  # still loaded from here once allowed
     cache_snapshot(hf_env, "org/side", ["file.bin"])
     assert missing_companions([("org/side", "file.bin")], hf_env) == []

@@ -152,7 +152,7 @@ from pathlib import Path
 from pytest_ttsbench.engines.base import WeightsQuery
 from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.engines import chatterbox_pt, chatterbox_onnx, kokoro_pt, marvis_pt
-from pytest_ttsbench.engines import mlx_audio as adapter
+from pytest_ttsbench.engines import mlx_chatterbox, mlx_kokoro, mlx_marvis
 q = WeightsQuery(explicit={}, env={"HF_HUB_CACHE": "/nonexistent"}, cache_dir=Path("."))
 for cls, model, backend, variant in [
         (chatterbox_pt.ChatterboxEngine, "chatterbox", "pt", "default"),
@@ -161,10 +161,10 @@ for cls, model, backend, variant in [
         (chatterbox_onnx.ChatterboxTurboOnnxEngine, "chatterbox-turbo", "onnx", "q4"),
         (kokoro_pt.KokoroPtEngine, "kokoro", "pt", "default"),
         (marvis_pt.MarvisPtEngine, "marvis", "pt", "default"),
-        (adapter.ChatterboxMlxEngine, "chatterbox", "mlx", "fp16"),
-        (adapter.ChatterboxTurboMlxEngine, "chatterbox-turbo", "mlx", "4bit"),
-        (adapter.KokoroMlxEngine, "kokoro", "mlx", "bf16"),
-        (adapter.MarvisMlxEngine, "marvis", "mlx", "8bit")]:
+        (mlx_chatterbox.ChatterboxMlxEngine, "chatterbox", "mlx", "fp16"),
+        (mlx_chatterbox.ChatterboxTurboMlxEngine, "chatterbox-turbo", "mlx", "4bit"),
+        (mlx_kokoro.KokoroMlxEngine, "kokoro", "mlx", "bf16"),
+        (mlx_marvis.MarvisMlxEngine, "marvis", "mlx", "8bit")]:
     assert not cls.locate_weights(Target(model, backend, "cpu", variant), q).found
 heavy = {"torch", "mlx", "onnxruntime", "chatterbox", "kokoro", "transformers", "mlx_audio",
          "tokenizers", "huggingface_hub", "misaki", "spacy"}

@@ -80,6 +80,7 @@ def test_no_baseline_for_the_key_is_informational(tmp_path: Path) -> None:
         ({"hardware": "Apple M3 Max"}, "baseline not comparable: hardware "),
         ({"device": "cuda"}, "baseline not comparable: device cpu vs cuda"),
         ({"variant": "fp32"}, "baseline not comparable: variant int8 vs fp32"),
+        ({"random_weights": {"builder": "t"}}, "baseline not comparable: weights real vs random"),
     ],
 )
 def test_a_baseline_measured_otherwise_is_refused_not_compared(

@@ -54,7 +54,7 @@ class _T3:
         min_p: float = 0.05,
         top_p: float = 1.0,
     ) -> FakeTensor:
-        self.rec.add("t3.inference", cfg_weight=cfg_weight)
+        self.rec.add("t3.inference", cfg_weight=cfg_weight, max_new_tokens=max_new_tokens)
         return FakeTensor(np.zeros((2, 7), dtype=np.int64))
 
     def inference_turbo(
@@ -67,7 +67,7 @@ class _T3:
         repetition_penalty: float = 1.2,
         max_gen_len: int = 1000,
     ) -> FakeTensor:
-        self.rec.add("t3.inference_turbo")
+        self.rec.add("t3.inference_turbo", max_gen_len=max_gen_len)
         return FakeTensor(np.zeros((1, 5), dtype=np.int64))
 
 

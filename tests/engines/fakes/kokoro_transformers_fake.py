@@ -89,6 +89,10 @@ def make_kokoro(rec: Recorder) -> types.ModuleType:
             rec.add("KPipeline", lang_code=lang_code, repo_id=repo_id, model=model)
             self.model = model
 
+        def load_voice(self, voice: str, delimiter: str = ",") -> object:
+            rec.add("load_voice", voice=voice)
+            return voice
+
         def __call__(
             self,
             text: Any,

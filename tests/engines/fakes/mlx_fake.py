@@ -226,6 +226,16 @@ class ChatterboxTurboModel(_Model):
 
 
 class KokoroModel(_Model):
+    """mlx-audio's Kokoro Model: generate() builds the language's pipeline when absent."""
+
+    def _get_pipeline(self, lang_code: str) -> object:
+        pipelines: dict[str, object] = self.__dict__.setdefault("_pipelines", {})
+        if lang_code not in pipelines:
+            print(f"Creating new KokoroPipeline for language: {lang_code}")
+            self.rec.add("pipeline", lang_code=lang_code)
+            pipelines[lang_code] = object()
+        return pipelines[lang_code]
+
     def generate(
         self,
         text: str,
@@ -235,6 +245,7 @@ class KokoroModel(_Model):
         split_pattern: Any = r"\n+",
         **kwargs: Any,
     ) -> Generator[GenerationResult, None, None]:
+        self._get_pipeline(lang_code)
         self.rec.add(
             "generate", text=text, voice=voice, speed=speed, lang_code=lang_code, kwargs=kwargs
         )

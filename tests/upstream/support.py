@@ -1,0 +1,142 @@
+"""Run the shipped suites through a real adapter and its real upstream package, as a
+user would from their own project: a subprocess, `pytest --pyargs`, the hub offline,
+an empty HF cache of our own, `filterwarnings = error` in the user's pyproject (upstream
+warnings must be counted, never fail a trial)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SUITES = ("pytest_ttsbench.suites.test_latency", "pytest_ttsbench.suites.test_streaming")
+PYPROJECT = """\
+[tool.pytest.ini_options]
+filterwarnings = ["error"]
+"""
+# Per-pair lines for the CI log ("kokoro-mlx-cpu: latency 1 passed; streaming ...").
+TIER_LOG: list[str] = []
+
+
+def offline_env(hf_home: Path, cache: Path) -> dict[str, str]:
+    """This process's environment without pytest's or ours, the hub off, caches ours."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "TTSBENCH_", "HF_")) and k != "PYTHONPATH"
+    }
+    env.update(
+        HF_HOME=str(hf_home),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TTSBENCH_CACHE=str(cache),
+    )
+    return env
+
+
+@dataclass
+class SuiteRun:
+    """One pytest run of the suites: its exit code, output and results JSON."""
+
+    returncode: int
+    output: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def outcomes(self, suite: str) -> Counter[str]:
+        """passed / failed / skipped per suite, from the output's per-test lines."""
+        counts: Counter[str] = Counter()
+        for line in self.output.splitlines():
+            if f"test_{suite}.py::" in line or f"test_{suite}[" in line:
+                for word in ("PASSED", "FAILED", "SKIPPED", "ERROR"):
+                    if word in line.split():
+                        counts[word.lower()] += 1
+        return counts
+
+    def summary(self, pair: str) -> str:
+        parts = []
+        for suite in ("latency", "streaming"):
+            counts = self.outcomes(suite)
+            parts.append(
+                f"{suite} " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none")
+            )
+        return f"{pair}: " + "; ".join(parts)
+
+
+def run_suites(
+    project: Path,
+    pair: str,
+    weights: Path,
+    env: dict[str, str],
+    *extra: str,
+    timeout_s: float = 1200,
+) -> SuiteRun:
+    """The latency and streaming suites on ``pair`` (``kokoro-mlx``) on the CPU at n=1,
+    with the results doc updated in ``project``; results JSON read back."""
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    model, _, backend = pair.rpartition("-")
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        *SUITES,
+        f"--tts-model={model}",
+        f"--tts-backend={backend}",
+        "--tts-device=cpu",
+        "--tts-weights",
+        f"{pair}={weights}",
+        "--tts-trials=1",
+        "--tts-warmup=0",
+        "--tts-prompts=short",
+        "--tts-gates-mode=warn",
+        "--update-results-doc",
+        "-p",
+        "no:cacheprovider",
+        "-rA",
+        *extra,
+    ]
+    done = subprocess.run(
+        args, cwd=project, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    out = done.stdout + done.stderr
+    results: list[dict[str, Any]] = []
+    for file in sorted((project / ".ttsbench").glob("results-*.json")):
+        results += json.loads(file.read_text(encoding="utf-8"))["results"]
+    run = SuiteRun(done.returncode, out, results)
+    TIER_LOG.append(run.summary(f"{pair}-cpu"))
+    return run
+
+
+def assert_suites_ran(run: SuiteRun, pair: str, min_streaming: int = 1) -> None:
+    """Exit 0, the latency suite passed, the streaming suite passed at least
+    ``min_streaming`` tests, and every result (JSON, terminal, doc) says random weights."""
+    assert run.returncode == 0, run.output[-6000:]
+    assert run.outcomes("latency")["passed"] >= 1, run.output[-6000:]
+    assert run.outcomes("latency")["failed"] == 0, run.output[-6000:]
+    assert run.outcomes("streaming")["passed"] >= min_streaming, run.output[-6000:]
+    assert run.outcomes("streaming")["failed"] == 0, run.output[-6000:]
+    assert run.results, run.output[-3000:]
+    for result in run.results:
+        assert result["target"]["model"] + "-" + result["target"]["backend"] == pair
+        assert result["random_weights"], result["test"]
+        ttfa = result["summaries"]["ttfa_ms"]["p50"]
+        latency = result["summaries"]["latency_ms"]["p50"]
+        assert 0 < ttfa <= latency, (ttfa, latency)
+    assert "(random weights)" in run.output  # the terminal table
+
+
+def measured(run: SuiteRun) -> list[str]:
+    """``test: TTFA p50 / latency p50 ms`` per result, for the closing note and the log."""
+    return [
+        f"{r['test'].rsplit('::', 1)[-1]}: TTFA {r['summaries']['ttfa_ms']['p50']:.0f} ms, "
+        f"latency {r['summaries']['latency_ms']['p50']:.0f} ms"
+        for r in run.results
+    ]
