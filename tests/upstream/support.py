@@ -21,6 +21,7 @@ PYPROJECT = """\
 [tool.pytest.ini_options]
 filterwarnings = ["error"]
 """
+REVISION = "0" * 40  # the snapshot name of every repo the builders put in the HF cache
 # Per-pair lines for the CI log ("kokoro-mlx-cpu: latency 1 passed; streaming ...").
 TIER_LOG: list[str] = []
 
@@ -39,6 +40,32 @@ def offline_env(hf_home: Path, cache: Path) -> dict[str, str]:
         TTSBENCH_CACHE=str(cache),
     )
     return env
+
+
+def hf_cache_snapshot(hf_home: Path, repo: str) -> Path:
+    """``<hf_home>/hub/models--org--name/snapshots/<rev>/`` with ``refs/main``, as
+    huggingface_hub lays a download out (the caller writes the files)."""
+    root = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    snap = root / "snapshots" / REVISION
+    snap.mkdir(parents=True, exist_ok=True)
+    (root / "refs").mkdir(exist_ok=True)
+    (root / "refs" / "main").write_text(REVISION, encoding="utf-8")
+    return snap
+
+
+def run_child(script: str, args: list[str], env: dict[str, str]) -> str:
+    """Run ``python -c script *args`` (a fresh process: huggingface_hub reads HF_HOME
+    once, at import) and return its stdout; a failure shows its output."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    return done.stdout
 
 
 @dataclass

@@ -13,13 +13,18 @@ floor) and without the large chunk (100 tokens before the first chunk)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.upstream.support import assert_suites_ran, measured, offline_env, run_suites
+from tests.upstream.support import (
+    assert_suites_ran,
+    hf_cache_snapshot,
+    measured,
+    offline_env,
+    run_child,
+    run_suites,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -83,24 +88,11 @@ print(json.dumps({
 def reload_and_generate(
     folder: Path, hf_home: Path, tmp_path: Path, **kwargs: object
 ) -> dict[str, object]:
-    s3 = (
-        hf_home
-        / "hub"
-        / "models--mlx-community--S3TokenizerV2"
-        / "snapshots"
-        / ("0" * 40)
-        / "model.safetensors"
+    s3 = hf_cache_snapshot(hf_home, "mlx-community/S3TokenizerV2") / "model.safetensors"
+    stdout = run_child(
+        RELOAD, [str(folder), str(s3), json.dumps(kwargs)], offline_env(hf_home, tmp_path / "cache")
     )
-    done = subprocess.run(
-        [sys.executable, "-c", RELOAD, str(folder), str(s3), json.dumps(kwargs)],
-        env=offline_env(hf_home, tmp_path / "cache"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    out: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    out: dict[str, object] = json.loads(stdout.strip().splitlines()[-1])
     assert out["sample_rate"] == SAMPLE_RATE
     assert out["finite"], out
     assert out["tokenizer"], out  # turbo's post_load_hook only warns on a bad tokenizer

@@ -5,15 +5,19 @@ en_core_web_sm (misaki's English G2P needs it; it is not on the package index)."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.upstream.builders.kokoro import VOICES, build_kokoro_mlx, build_kokoro_pt
 from tests.upstream.builders.spacy_standin import build_spacy_standin, with_standin
-from tests.upstream.support import assert_suites_ran, measured, offline_env, run_suites
+from tests.upstream.support import (
+    assert_suites_ran,
+    measured,
+    offline_env,
+    run_child,
+    run_suites,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,16 +72,8 @@ def _env(tmp_path: Path, hf_home: Path) -> dict[str, str]:
 
 
 def _reload(script: str, folder: Path, env: dict[str, str]) -> list[dict[str, object]]:
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(folder), *VOICES],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    stdout = run_child(script, [str(folder), *VOICES], env)
+    line = next(x for x in stdout.splitlines() if x.startswith("RESULT "))
     results: list[dict[str, object]] = json.loads(line.removeprefix("RESULT "))
     return results
 

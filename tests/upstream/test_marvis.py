@@ -5,13 +5,17 @@ through its own loader, then the shipped suites run through the real adapter."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.upstream.support import assert_suites_ran, measured, offline_env, run_suites
+from tests.upstream.support import (
+    assert_suites_ran,
+    measured,
+    offline_env,
+    run_child,
+    run_suites,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -76,16 +80,8 @@ print(json.dumps({"sizes": [c.size for c in chunks], "sample_rate": model.sample
 def test_marvis_mlx_reloads_and_generates(mlx_weights: Path, hf_home: Path, tmp_path: Path) -> None:
     pytest.importorskip("mlx_audio.tts.utils")
     # A child process: huggingface_hub reads HF_HOME once, at import.
-    done = subprocess.run(
-        [sys.executable, "-c", RELOAD_MLX, str(mlx_weights)],
-        env=offline_env(hf_home, tmp_path / "cache"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    stdout = run_child(RELOAD_MLX, [str(mlx_weights)], offline_env(hf_home, tmp_path / "cache"))
+    out = json.loads(stdout.strip().splitlines()[-1])
     assert out["sample_rate"] == 24000
     assert out["finite"], out
     sizes = [s for s in out["sizes"] if s]  # the final streamed result may be empty

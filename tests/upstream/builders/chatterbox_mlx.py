@@ -23,12 +23,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.engines.base import mark_random_weights
+from tests.upstream.support import hf_cache_snapshot
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 S3_TOKENIZER_REPO = "mlx-community/S3TokenizerV2"
-REVISION = "0" * 40
 BUILDER = "tests/upstream/builders/chatterbox_mlx.py"
 # Chatterbox's English special tokens (EnTokenizer asserts [START] and [STOP]).
 CB_SPECIAL = ["[STOP]", "[UNK]", "[SPACE]", "[PAD]", "[SEP]", "[CLS]", "[MASK]", "[START]"]
@@ -36,17 +36,6 @@ EOT = "<|endoftext|>"
 # Learned position tables: 2048 text / 4096 speech tokens upstream, far past a capped clip.
 CB_T3 = {"max_text_tokens": 256, "max_speech_tokens": 512}
 PROMPT_TOKENS = 25  # Turbo's built-in voice: 1 s of speech tokens (25 a second)
-
-
-def cache_snapshot(hf_home: Path, repo: str) -> Path:
-    """``<hf_home>/hub/models--org--name/snapshots/<rev>/`` with ``refs/main``, as
-    huggingface_hub lays out its cache."""
-    root = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
-    snap = root / "snapshots" / REVISION
-    snap.mkdir(parents=True, exist_ok=True)
-    (root / "refs").mkdir(exist_ok=True)
-    (root / "refs" / "main").write_text(REVISION, encoding="utf-8")
-    return snap
 
 
 def count(module: Any) -> int:
@@ -70,7 +59,7 @@ def save_weights(module: Any, path: Path) -> None:
 def save_s3_tokenizer(tokenizer: Any, hf_home: Path) -> Path:
     """The random-init S3TokenizerV2 where post_load_hook's snapshot_download finds it
     (once per HF home: both models load the same companion)."""
-    snap = cache_snapshot(hf_home, S3_TOKENIZER_REPO)
+    snap = hf_cache_snapshot(hf_home, S3_TOKENIZER_REPO)
     if (snap / "model.safetensors").is_file():
         return snap / "model.safetensors"
     save_weights(tokenizer, snap / "model.safetensors")

@@ -19,6 +19,7 @@ import wave
 from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.engines.base import mark_random_weights
+from tests.upstream.support import hf_cache_snapshot
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,7 +32,6 @@ PROMPT_REPO = "sesame/csm-1b"
 VOICE = "conversational_a"
 BOS, EOS = "<|begin_of_text|>", "<|end_of_text|>"
 AUDIO, AUDIO_EOS = "<|AUDIO|>", "<|audio_eos|>"
-REVISION = "0" * 40
 TARGET_RMS, TARGET_PEAK = 0.1, 0.5
 ROPE_LLAMA3 = {
     "rope_type": "llama3",
@@ -87,17 +87,6 @@ def write_wav(path: Path, seconds: float, rate: int = SAMPLE_RATE) -> Path:
         out.setframerate(rate)
         out.writeframes(frames)
     return path
-
-
-def cache_snapshot(hf_home: Path, repo: str) -> Path:
-    """``<hf_home>/hub/models--org--name/snapshots/<rev>/`` with ``refs/main``, as
-    huggingface_hub lays a download out (the files are written by the caller)."""
-    root = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
-    snap = root / "snapshots" / REVISION
-    snap.mkdir(parents=True, exist_ok=True)
-    (root / "refs").mkdir(exist_ok=True)
-    (root / "refs" / "main").write_text(REVISION, encoding="utf-8")
-    return snap
 
 
 # -- marvis-pt: transformers CSM -------------------------------------------------------
@@ -373,9 +362,9 @@ def build_marvis_mlx(folder: Path, hf_home: Path, seed: int = 0) -> Path:
     from mlx.utils import tree_flatten
     from mlx_audio.tts.models.sesame.sesame import SesameModel
 
-    mimi_params, gain = build_mimi(cache_snapshot(hf_home, MIMI_REPO) / MIMI_FILE, seed)
-    build_llama_tokenizer_repo(cache_snapshot(hf_home, LLAMA_TOKENIZER_REPO))
-    prompts = cache_snapshot(hf_home, PROMPT_REPO) / "prompts"
+    mimi_params, gain = build_mimi(hf_cache_snapshot(hf_home, MIMI_REPO) / MIMI_FILE, seed)
+    build_llama_tokenizer_repo(hf_cache_snapshot(hf_home, LLAMA_TOKENIZER_REPO))
+    prompts = hf_cache_snapshot(hf_home, PROMPT_REPO) / "prompts"
     write_wav(prompts / f"{VOICE}.wav", 0.4)
     (prompts / f"{VOICE}.txt").write_text("Hi there.", encoding="utf-8")
 
