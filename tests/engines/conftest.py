@@ -17,6 +17,8 @@ import pytest
 
 from pytest_ttsbench.engines.base import EngineContext, WeightsLookup, WeightsQuery
 
+from .fakes.onnx_fake import Recorder as OnnxRecorder
+from .fakes.onnx_fake import make_onnxruntime, make_tokenizers
 from .fakes.torch_fake import TorchRecorder, make_torch
 
 if TYPE_CHECKING:
@@ -92,3 +94,20 @@ def assert_host_audio(audio: object) -> None:
     assert audio.dtype == np.float32
     assert audio.ndim == 1
     assert audio.size > 0
+
+
+# -- the ONNX Runtime stand-in (original and Turbo exports) -----------------------------
+
+
+@pytest.fixture
+def ort(install: Install) -> OnnxRecorder:
+    rec = OnnxRecorder()
+    install({"onnxruntime": make_onnxruntime(rec, original=True), "tokenizers": make_tokenizers()})
+    return rec
+
+
+@pytest.fixture
+def turbo_ort(install: Install) -> OnnxRecorder:
+    rec = OnnxRecorder()
+    install({"onnxruntime": make_onnxruntime(rec, original=False), "tokenizers": make_tokenizers()})
+    return rec

@@ -40,20 +40,6 @@ def clip(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
     return path
 
 
-@pytest.fixture
-def ort(install: Install) -> Recorder:
-    rec = Recorder()
-    install({"onnxruntime": make_onnxruntime(rec, original=True), "tokenizers": make_tokenizers()})
-    return rec
-
-
-@pytest.fixture
-def turbo_ort(install: Install) -> Recorder:
-    rec = Recorder()
-    install({"onnxruntime": make_onnxruntime(rec, original=False), "tokenizers": make_tokenizers()})
-    return rec
-
-
 def original(device: str = "cpu", variant: str = "fp32") -> Target:
     return Target("chatterbox", "onnx", device, variant, variant == "fp32")
 

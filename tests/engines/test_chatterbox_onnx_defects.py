@@ -31,20 +31,6 @@ PROMPT = [7, 8]  # the stand-in speech encoder's audio_tokens
 
 
 @pytest.fixture
-def ort(install: Install) -> Recorder:
-    rec = Recorder()
-    install({"onnxruntime": make_onnxruntime(rec, original=True), "tokenizers": make_tokenizers()})
-    return rec
-
-
-@pytest.fixture
-def turbo_ort(install: Install) -> Recorder:
-    rec = Recorder()
-    install({"onnxruntime": make_onnxruntime(rec, original=False), "tokenizers": make_tokenizers()})
-    return rec
-
-
-@pytest.fixture
 def never_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     """Random weights: the language model never emits STOP_SPEECH."""
     monkeypatch.setattr(onnx_fake, "SCRIPT", [101, 102, 103, 104])
