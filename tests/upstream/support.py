@@ -5,6 +5,7 @@ warnings must be counted, never fail a trial)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -51,6 +52,13 @@ def hf_cache_snapshot(hf_home: Path, repo: str) -> Path:
     (root / "refs").mkdir(exist_ok=True)
     (root / "refs" / "main").write_text(REVISION, encoding="utf-8")
     return snap
+
+
+def mlx_parameters(module: Any) -> list[tuple[str, Any]]:
+    """An mlx Module's parameters as (dotted name, array) pairs; typed loosely so that
+    mypy reads the builders alike with and without mlx installed."""
+    tree_flatten = importlib.import_module("mlx.utils").tree_flatten
+    return list(tree_flatten(module.parameters()))
 
 
 def run_child(script: str, args: list[str], env: dict[str, str]) -> str:

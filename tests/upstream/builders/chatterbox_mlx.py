@@ -23,7 +23,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.engines.base import mark_random_weights
-from tests.upstream.support import hf_cache_snapshot
+from tests.upstream.support import hf_cache_snapshot, mlx_parameters
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,19 +39,17 @@ PROMPT_TOKENS = 25  # Turbo's built-in voice: 1 s of speech tokens (25 a second)
 
 
 def count(module: Any) -> int:
-    from mlx.utils import tree_flatten
 
-    return sum(int(v.size) for _, v in tree_flatten(module.parameters()))
+    return sum(int(v.size) for _, v in mlx_parameters(module))
 
 
 def save_weights(module: Any, path: Path) -> None:
     """The module's parameters under their own names, floats as float16."""
     import mlx.core as mx
-    from mlx.utils import tree_flatten
 
     weights = {
         k: v.astype(mx.float16) if mx.issubdtype(v.dtype, mx.floating) else v
-        for k, v in tree_flatten(module.parameters())
+        for k, v in mlx_parameters(module)
     }
     mx.save_safetensors(str(path), weights)
 

@@ -13,13 +13,14 @@ Every upstream import happens inside the builders (the caller importorskips firs
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import wave
 from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.engines.base import mark_random_weights
-from tests.upstream.support import hf_cache_snapshot
+from tests.upstream.support import hf_cache_snapshot, mlx_parameters
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,11 +65,16 @@ def byte_tokenizer() -> Any:
     return tok
 
 
+def scalar(array: Any) -> float:
+    """A one-element array as a float (mx.array.item() is typed int | float | complex)."""
+    return float(array.item())
+
+
 def fast_tokenizer() -> Any:
     """The byte tokenizer as transformers' PreTrainedTokenizerFast."""
-    from transformers import PreTrainedTokenizerFast
+    transformers: Any = importlib.import_module("transformers")  # loosely typed: see support
 
-    return PreTrainedTokenizerFast(
+    return transformers.PreTrainedTokenizerFast(
         tokenizer_object=byte_tokenizer(), bos_token=BOS, eos_token=EOS, pad_token=AUDIO
     )
 
@@ -96,10 +102,10 @@ def tiny_csm_config(text_vocab: int, ids: dict[str, int]) -> Any:
     """transformers' CsmConfig shrunk: 2 backbone and 1 depth layers of width 64/32,
     4 codebooks of 64 codes, and a Mimi codec of width 32 with 4 quantizers (its
     8*6*5*4 hop and x2 downsampling keep the real 12.5 Hz frame rate)."""
-    from transformers import CsmConfig, MimiConfig
+    transformers: Any = importlib.import_module("transformers")
 
     codebooks, codes = 4, 64
-    codec = MimiConfig(
+    codec = transformers.MimiConfig(
         hidden_size=32,
         num_filters=8,
         codebook_size=codes,
@@ -112,7 +118,7 @@ def tiny_csm_config(text_vocab: int, ids: dict[str, int]) -> Any:
         num_attention_heads=2,
         num_key_value_heads=2,
     )
-    return CsmConfig(
+    return transformers.CsmConfig(
         num_codebooks=codebooks,
         vocab_size=codes,
         text_vocab_size=text_vocab,
@@ -175,7 +181,8 @@ def build_marvis_pt(folder: Path, seed: int = 0) -> Path:
     """config.json, model.safetensors, tokenizer and feature-extractor files: what
     ``AutoProcessor`` / ``CsmForConditionalGeneration.from_pretrained(folder)`` read."""
     import torch
-    from transformers import CsmForConditionalGeneration, CsmProcessor, EncodecFeatureExtractor
+
+    transformers: Any = importlib.import_module("transformers")
 
     torch.manual_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -187,11 +194,12 @@ def build_marvis_pt(folder: Path, seed: int = 0) -> Path:
         "audio_eos": tokenizer.convert_tokens_to_ids(AUDIO_EOS),
     }
     config = tiny_csm_config(len(tokenizer), ids)
-    model = CsmForConditionalGeneration(config).eval()
+    model = transformers.CsmForConditionalGeneration(config).eval()
     gain = level_pt_codec(model)
     model.save_pretrained(folder)
-    extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE)
-    CsmProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
+    extractor = transformers.EncodecFeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE)
+    processor = transformers.CsmProcessor(feature_extractor=extractor, tokenizer=tokenizer)
+    processor.save_pretrained(folder)
     params = sum(p.numel() for p in model.parameters())
     codec = config.codec_config
     mark_random_weights(
@@ -303,12 +311,11 @@ def build_mimi(path: Path, seed: int = 0) -> tuple[int, float]:
     random vectors; the decoder's last convolution gets the gain that makes random
     codes audible. Returns the parameter count and that gain."""
     import mlx.core as mx
-    from mlx.utils import tree_flatten
     from mlx_audio.codec.models.mimi.mimi import Mimi, mimi_202407
 
     mx.random.seed(seed)
     arrays: dict[str, Any] = {}
-    for name, value in tree_flatten(Mimi(mimi_202407(32)).parameters()):
+    for name, value in mlx_parameters(Mimi(mimi_202407(32))):
         key = _torch_name(name)
         if name.endswith(".embedding_sum"):
             value = mx.random.normal(value.shape)
@@ -331,11 +338,11 @@ def build_mimi(path: Path, seed: int = 0) -> tuple[int, float]:
         return mimi.decode(codes).astype(mx.float32)
 
     audio = decoded()
-    gain = output_gain(mx.sqrt(mx.mean(audio * audio)).item(), mx.max(mx.abs(audio)).item())
+    gain = output_gain(scalar(mx.sqrt(mx.mean(audio * audio))), scalar(mx.max(mx.abs(audio))))
     for key in ("decoder.14.conv.conv.weight", "decoder.14.conv.conv.bias"):
         arrays[key] = (arrays[key].astype(mx.float32) * gain).astype(mx.bfloat16)
     mx.save_safetensors(str(path), arrays)
-    peak = mx.max(mx.abs(decoded())).item()
+    peak = scalar(mx.max(mx.abs(decoded())))
     if not 0 < peak < 1:
         raise RuntimeError(f"random Mimi still decodes to peak {peak} after gain {gain}")
     return sum(v.size for v in arrays.values()), gain
@@ -359,7 +366,6 @@ def build_llama_tokenizer_repo(snap: Path) -> None:
 def build_marvis_mlx(folder: Path, hf_home: Path, seed: int = 0) -> Path:
     """The sesame checkpoint in ``folder`` and its companions in ``hf_home``'s hub cache."""
     import mlx.core as mx
-    from mlx.utils import tree_flatten
     from mlx_audio.tts.models.sesame.sesame import SesameModel
 
     mimi_params, gain = build_mimi(hf_cache_snapshot(hf_home, MIMI_REPO) / MIMI_FILE, seed)
@@ -373,7 +379,7 @@ def build_marvis_mlx(folder: Path, hf_home: Path, seed: int = 0) -> Path:
     model = SesameModel(config)
     # the class starts its depth heads at zero; random weights want them random too
     model.audio_head = mx.random.normal(model.audio_head.shape) * 0.02
-    weights = {f"model.{k}": v for k, v in tree_flatten(model.parameters())}
+    weights = {f"model.{k}": v for k, v in mlx_parameters(model)}
     folder.mkdir(parents=True, exist_ok=True)
     mx.save_safetensors(str(folder / "model.safetensors"), weights)
     (folder / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
