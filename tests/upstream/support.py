@@ -135,7 +135,8 @@ def run_suites(
         "--update-results-doc",
         "-p",
         "no:cacheprovider",
-        "-rA",
+        "-v",
+        "-rfEs",
         *extra,
     ]
     done = subprocess.run(
@@ -147,6 +148,7 @@ def run_suites(
         results += json.loads(file.read_text(encoding="utf-8"))["results"]
     run = SuiteRun(done.returncode, out, results)
     TIER_LOG.append(run.summary(f"{pair}-cpu"))
+    TIER_LOG.extend(f"    {line}" for line in measured(run))
     return run
 
 
