@@ -95,6 +95,18 @@ def _numpy_shape_tail(value: Any) -> int:
     return int(shape[-1]) if shape else 0
 
 
+def chatterbox_capabilities(fork: bool) -> Capabilities:
+    """Chatterbox on PyTorch: native streaming, with its chunk knob, only in the fork."""
+    return Capabilities(
+        voice_clone=True,
+        stream=fork,
+        chunk_knob="chunk_size" if fork else None,
+        # speech tokens per chunk (25 a second): about 0.4, 1 and 2 s
+        chunk_sweep=(10.0, 25.0, 50.0) if fork else (),
+        length_cap=True,
+    )
+
+
 SPEECH_TOKENS_PER_S = 25  # S3 speech tokens (T3's output) per second of audio
 PERTH_WATERMARKER = "perth.perth_net.perth_net_implicit.perth_watermarker"
 
@@ -120,14 +132,7 @@ def perth_import_error(target_id: str, exc: ImportError) -> str:
 class ChatterboxEngine(TorchEngine):
     """Resemble AI Chatterbox (0.5B Llama T3, 10-step S3Gen, Perth watermark)."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        voice_clone=True,
-        stream=streaming_fork_installed(),
-        chunk_knob="chunk_size" if streaming_fork_installed() else None,
-        # speech tokens per chunk (25 a second): about 0.4, 1 and 2 s
-        chunk_sweep=(10.0, 25.0, 50.0) if streaming_fork_installed() else (),
-        length_cap=True,
-    )
+    capabilities: ClassVar[Capabilities] = chatterbox_capabilities(streaming_fork_installed())
     # generate() hard-codes T3's token limit (1000); a length cap lowers it per call
     t3_limit_kwarg: ClassVar[str] = "max_new_tokens"
     module_name: ClassVar[str] = "chatterbox.tts"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ttsbench.engines.catalog import BUILTIN_SPECS
+from pytest_ttsbench.engines.chatterbox_pt import chatterbox_capabilities
 
 if TYPE_CHECKING:
     from pytest_ttsbench.engines.base import EngineSpec
@@ -31,3 +32,15 @@ def test_autoregressive_engines_honour_a_length_cap(spec: EngineSpec) -> None:
     # random weights never emit the stop token: without a cap a trial runs for minutes
     caps = spec.engine_class().capabilities
     assert caps.length_cap == (spec.model in AUTOREGRESSIVE)
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["chatterbox-streaming", "chatterbox-tts"])
+def test_chatterbox_pt_declares_its_chunk_sweep_where_it_streams(fork: bool) -> None:
+    # chatterbox-streaming's generate_stream(chunk_size=25): speech tokens per chunk
+    caps = chatterbox_capabilities(fork)
+    assert caps.stream is fork
+    if fork:
+        assert caps.chunk_knob == "chunk_size"
+        assert caps.chunk_sweep == (10.0, 25.0, 50.0)
+    else:
+        assert (caps.chunk_knob, caps.chunk_sweep) == (None, ())
