@@ -35,7 +35,13 @@ from pytest_ttsbench.engines.base import (
     WeightsQuery,
 )
 from pytest_ttsbench.engines.lazy import lazy_module
-from pytest_ttsbench.engines.text import Knobs, dist_versions, has_module, hub_offline
+from pytest_ttsbench.engines.text import (
+    S3_TOKENS_PER_S,
+    Knobs,
+    dist_versions,
+    has_module,
+    hub_offline,
+)
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
@@ -50,7 +56,6 @@ else:
 SAMPLE_RATE = 24000
 START_SPEECH, STOP_SPEECH, SILENCE = 6561, 6562, 4299
 SPEECH_VOCAB = 6561  # S3Gen's codebook: the decoder embeds ids below this only
-TOKENS_PER_S = 25  # speech tokens per second of audio (960 samples at 24 kHz each)
 TOKENIZER = "tokenizer.json"
 DEFAULT_VOICE = "default_voice.wav"
 # Inputs the loop feeds, per graph (ENGINES.md section 12); checked once at load.
@@ -429,7 +434,7 @@ class ChatterboxOnnxEngine(Engine):
 
     def synthesize(self, text: str, opts: SynthesisOptions) -> AudioArray:
         knobs = Knobs(self.target.id, self.ctx.options, opts.extra)
-        cap = opts.max_steps(TOKENS_PER_S)  # the length cap, as speech tokens
+        cap = opts.max_steps(S3_TOKENS_PER_S)  # the length cap, as speech tokens
         max_new = knobs.integer(
             "max_new_tokens", self.default_max_new_tokens if cap is None else cap, low=1
         )

@@ -26,7 +26,13 @@ from pytest_ttsbench.engines.base import (
     WeightsQuery,
 )
 from pytest_ttsbench.engines.lazy import lazy_module
-from pytest_ttsbench.engines.text import Knobs, dist_installed, dist_versions, hub_offline
+from pytest_ttsbench.engines.text import (
+    S3_TOKENS_PER_S,
+    Knobs,
+    dist_installed,
+    dist_versions,
+    hub_offline,
+)
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
@@ -107,7 +113,6 @@ def chatterbox_capabilities(fork: bool) -> Capabilities:
     )
 
 
-SPEECH_TOKENS_PER_S = 25  # S3 speech tokens (T3's output) per second of audio
 PERTH_WATERMARKER = "perth.perth_net.perth_net_implicit.perth_watermarker"
 
 
@@ -360,7 +365,7 @@ class ChatterboxEngine(TorchEngine):
     def _begin(self, knobs: Knobs, opts: SynthesisOptions) -> None:
         self._stages = {}
         self._tokens = 0
-        self._token_cap = opts.max_steps(SPEECH_TOKENS_PER_S)
+        self._token_cap = opts.max_steps(S3_TOKENS_PER_S)
         self._watermark = knobs.flag("watermark", True)
         if knobs.given("seed"):
             self._torch.manual_seed(knobs.integer("seed", 0, low=0))

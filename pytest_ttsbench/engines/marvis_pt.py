@@ -25,7 +25,7 @@ from pytest_ttsbench.engines.base import (
     WeightsQuery,
 )
 from pytest_ttsbench.engines.chatterbox_pt import TorchEngine
-from pytest_ttsbench.engines.text import Knobs, dist_versions
+from pytest_ttsbench.engines.text import Knobs, cap_kwarg, dist_versions
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
@@ -108,9 +108,7 @@ class MarvisPtEngine(TorchEngine):
             }
         )
         kwargs.update(knobs.integers({"top_k": 1, "max_new_tokens": 1}))
-        cap = opts.max_steps(FRAMES_PER_S)
-        if cap is not None and "max_new_tokens" not in kwargs:  # the user's knob wins
-            kwargs["max_new_tokens"] = cap
+        cap_kwarg(kwargs, "max_new_tokens", opts, FRAMES_PER_S)
         if knobs.given("do_sample"):
             kwargs["do_sample"] = knobs.flag("do_sample", True)
         if knobs.given("seed"):

@@ -14,7 +14,14 @@ from pytest_ttsbench.engines.base import (
     WeightsLookup,
 )
 from pytest_ttsbench.engines.mlx_audio import MODEL_FILE, S3_TOKENIZER, MlxEngine, quant_repos
-from pytest_ttsbench.engines.text import Knobs, also_needs, hf_cached_file, missing_companions
+from pytest_ttsbench.engines.text import (
+    S3_TOKENS_PER_S,
+    Knobs,
+    also_needs,
+    cap_kwarg,
+    hf_cached_file,
+    missing_companions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -22,8 +29,6 @@ if TYPE_CHECKING:
 
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
-
-TOKENS_PER_S = 25  # S3 speech tokens per second of audio (both models)
 
 
 class _ChatterboxVoice(MlxEngine):
@@ -104,9 +109,7 @@ class ChatterboxMlxEngine(_ChatterboxVoice):
             }
         )
         kwargs.update(knobs.integers({"max_new_tokens": 1}))
-        cap = opts.max_steps(TOKENS_PER_S)
-        if cap is not None and "max_new_tokens" not in kwargs:  # a given knob wins
-            kwargs["max_new_tokens"] = cap
+        cap_kwarg(kwargs, "max_new_tokens", opts, S3_TOKENS_PER_S)
         kwargs.update(lang_code=opts.language.split("-")[0] or "en", verbose=False)
         ref = self.reference(opts, knobs)
         if ref is not None:
@@ -168,9 +171,7 @@ class ChatterboxTurboMlxEngine(_ChatterboxVoice):
             }
         )
         kwargs.update(knobs.integers({"top_k": 1, "max_tokens": 1}))
-        cap = opts.max_steps(TOKENS_PER_S)
-        if cap is not None and "max_tokens" not in kwargs:  # a given knob wins
-            kwargs["max_tokens"] = cap
+        cap_kwarg(kwargs, "max_tokens", opts, S3_TOKENS_PER_S)
         if knobs.given("norm_loudness"):
             kwargs["norm_loudness"] = knobs.flag("norm_loudness", True)
         if stream:

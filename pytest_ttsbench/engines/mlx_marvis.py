@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pytest_ttsbench.engines.base import Capabilities, EngineError, SynthesisOptions, WeightsLookup
 from pytest_ttsbench.engines.mlx_audio import MODEL_FILE, MlxEngine
-from pytest_ttsbench.engines.text import Knobs, also_needs, missing_companions
+from pytest_ttsbench.engines.text import Knobs, also_needs, cap_kwarg, missing_companions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -76,8 +76,7 @@ class MarvisMlxEngine(MlxEngine):
         if opts.voice:
             kwargs["voice"] = opts.voice
         kwargs.update(knobs.numbers({"max_audio_length_ms": {"above": 0.0}}))
-        if "max_audio_length_ms" not in kwargs and opts.max_audio_s is not None:
-            kwargs["max_audio_length_ms"] = opts.max_audio_s * 1000.0  # the user's knob wins
+        cap_kwarg(kwargs, "max_audio_length_ms", opts, 1000.0)  # milliseconds
         sampling = knobs.numbers(
             {
                 "temperature": {"low": 0.0},

@@ -15,9 +15,9 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench.engines.base import EngineError, WeightsLookup
+from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsLookup
 from pytest_ttsbench.engines.weights import hf_cache_dir, hf_snapshots
 
 if TYPE_CHECKING:
@@ -213,6 +213,19 @@ def also_needs(lookup: WeightsLookup, missing: list[str], hint: str) -> WeightsL
         hint=hint.strip(),
         details={**lookup.details, "weights_found_at": str(lookup.path)},
     )
+
+
+S3_TOKENS_PER_S = 25  # Chatterbox's S3 speech tokens per second of audio, every backend
+
+
+def cap_kwarg(
+    kwargs: dict[str, Any], name: str, opts: SynthesisOptions, steps_per_s: float
+) -> None:
+    """Set the upstream's length limit ``name`` from the call's length cap, in the
+    upstream's steps, unless the user gave that knob (it is in ``kwargs`` then)."""
+    cap = opts.max_steps(steps_per_s)
+    if cap is not None and name not in kwargs:
+        kwargs[name] = cap
 
 
 SPACY_MODEL = "en_core_web_sm"

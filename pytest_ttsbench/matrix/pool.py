@@ -5,6 +5,7 @@ never pollutes another's measurement.
 
 from __future__ import annotations
 
+import functools
 import gc
 import time
 import traceback
@@ -41,9 +42,10 @@ class EngineHandle:
     def target(self) -> Target:
         return self.entry.target
 
-    @property
+    @functools.cached_property
     def random_weights(self) -> dict[str, object] | None:
-        """The random-weights marker of the loaded folder (None: real weights)."""
+        """The random-weights marker of the loaded folder (None: real weights), read
+        once per loaded engine, not once per test."""
         return self.engine.ctx.weights.random_weights
 
 
