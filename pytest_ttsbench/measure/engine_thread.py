@@ -196,14 +196,16 @@ class ContentionWatch:
 
     def __init__(self, besides: EngineThread | None = None) -> None:
         self._besides = besides
-        self._start = time.monotonic()
+        self._process_cpu = time.process_time()
         self._cpu = {t: t.cpu_s() for t in still_running(besides)}
 
     def contended(self) -> list[EngineThread]:
-        """The threads that used a noticeable share of a core since the watch began;
-        where the CPU time cannot be read, every one that still ran."""
-        # 5% of the run's wall time, and at least 10 ms: a waiting thread stays far below
-        floor = max(0.01, 0.05 * (time.monotonic() - self._start))
+        """The threads that used a noticeable share of this process's CPU time since the
+        watch began; where the CPU time cannot be read, every one that still ran."""
+        # 5% of what the whole process used (not of wall time: on a busy machine the
+        # process, and the spinning thread with it, gets little of a core) and at least
+        # 1 ms: a thread that waits on a lock stays far below both
+        floor = max(0.001, 0.05 * (time.process_time() - self._process_cpu))
         found = list(self._cpu)
         found += [t for t in still_running(self._besides) if t not in self._cpu]
         out = []
