@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.gates.units import unit
+from pytest_ttsbench.results.metrics import STATISTICS
 from pytest_ttsbench.results.model import ALIASES, POOLED, SCALARS, SERIES
-from pytest_ttsbench.results.stats import CI_LEVEL, STATISTICS, min_trials_for_percentile
+from pytest_ttsbench.results.stats import CI_LEVEL, min_trials_for_percentile
 from pytest_ttsbench.results.verdict import format_bound
 
 if TYPE_CHECKING:

@@ -10,9 +10,11 @@ Gates and reports read metrics by flat names (:meth:`BenchResult.metric`):
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_ttsbench.results import metrics
 from pytest_ttsbench.results.details import (
     CacheCheck,
     ColdStartRuns,
@@ -22,7 +24,8 @@ from pytest_ttsbench.results.details import (
     RssTrace,
     merge_warnings,
 )
-from pytest_ttsbench.results.stats import STATISTICS, Summary, gaps_ms, summarize
+from pytest_ttsbench.results.metrics import STATISTICS
+from pytest_ttsbench.results.stats import Summary, gaps_ms, summarize
 from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.results.verdict import Verdict
 
@@ -32,54 +35,14 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 RANDOM_WEIGHTS = "random weights"  # how every output labels results of random-init weights
 
-# Per-trial series: one value per measured trial; each gets a Summary.
-SERIES = (
-    "ttfa_ms",  # first chunk with >= 1 sample, ms after t0
-    "ttfa_audible_ms",  # first chunk that rises above the silence floor
-    "first_chunk_s",  # audio seconds in the first chunk
-    "latency_ms",  # last chunk, ms after t0
-    "audio_s",  # total samples / sample rate
-    "rtf",  # latency / audio seconds: LOWER is better
-    "rtfx",  # audio seconds / latency: HIGHER is better
-    "samples_per_s",  # samples / latency
-    "chunks",  # chunks handed over
-    "gap_max_ms",  # the largest gap between consecutive chunks
-    "stalls",  # player underruns with prebuffer 0
-    "stall_s",  # seconds the player sat dry
-    "min_prebuffer_ms",  # the prebuffer that gives zero stalls
-    "lufs",  # integrated loudness (BS.1770)
-    "true_peak_dbtp",  # 4x oversampled peak
-    "peak_dbfs",  # sample peak
-    "silence_ratio",  # fraction of 10 ms frames below the silence floor
-    "clipping_fraction",  # fraction of samples at or above full scale
-    "chars_per_s",  # text characters per audio second
-)
-
-# Pooled over all measured trials: every gap between consecutive chunks.
-POOLED = ("chunk_gap_ms",)
-
-# One number per result.
-SCALARS = (
-    "load_s",  # model load, once per target (cold)
-    "cold_ttfa_ms",  # the first trial after load, kept out of the warm statistics
-    "cold_latency_ms",
-    "peak_rss_mb",  # process RSS peak while the trials ran (sampled)
-    "rss_growth_mb",  # RSS after the last trial minus after the first
-    "accel_peak_mb",  # accelerator peak over the trials; None where not exposed
-    "rss_slope_mb",  # least-squares RSS growth per measured trial (the leak check)
-)
-
-# Old spellings users write in gate files.
-ALIASES = {
-    "underrun.stalls": "stalls.max",
-    "underrun.stall_s": "stall_s.max",
-    "underrun.min_prebuffer_ms": "min_prebuffer_ms.max",
-    "lufs": "lufs.p50",
-    "true_peak_dbtp": "true_peak_dbtp.max",
-    "rtf": "rtf.p50",
-    "ttfa_ms": "ttfa_ms.p50",
-    "latency_ms": "latency_ms.p50",
-}
+# The metric names by kind, from the registry (results.metrics): per-trial series get a
+# Summary each, pooled values one Summary over all trials, scalars one number per result,
+# detail metrics are read from a benchmark shape's typed detail.
+SERIES = metrics.names("series")
+POOLED = metrics.names("pooled")
+SCALARS = metrics.names("scalar")
+DETAILS = metrics.names("detail")
+ALIASES = metrics.aliases()  # old spellings users write in gate files
 
 
 @dataclass
@@ -222,11 +185,25 @@ class BenchResult:
         value = getattr(self, name)
         return None if value is None else float(value)
 
+    def detail(self, name: str) -> float | None:
+        """A metric read from a benchmark shape's typed detail; a list reads as its
+        median over the values present."""
+        source = metrics.BY_NAME[name].source
+        assert source is not None, name
+        owner = getattr(self, source[0])
+        value = None if owner is None else getattr(owner, source[1])
+        if isinstance(value, list):
+            found = sorted(float(v) for v in value if v is not None)
+            return statistics.median(found) if found else None
+        return None if value is None else float(value)
+
     def metric(self, name: str) -> float | None:
         """A metric by flat name: ``series.stat`` or a scalar. None: not measured."""
         name = ALIASES.get(name, name)
         if name in SCALARS:
             return self.scalar(name)
+        if name in DETAILS:
+            return self.detail(name)
         series, _, stat = name.partition(".")
         if series not in SERIES and series not in POOLED:
             raise KeyError(f"unknown metric {series!r}")

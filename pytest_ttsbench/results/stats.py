@@ -74,9 +74,6 @@ class Summary:
         return self.stdev / abs(self.mean)
 
 
-STATISTICS = ("n", "p50", "p90", "p95", "p99", "mean", "stdev", "min", "max", "ci_low", "ci_high")
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     """Type-7 percentile, ``q`` in percent (0..100)."""
     if not values:
