@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from pytest_ttsbench.version import __version__
 
 if TYPE_CHECKING:
     from pytest_ttsbench.engines.base import (

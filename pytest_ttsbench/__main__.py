@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench import __version__
+from pytest_ttsbench.settings import Settings
+from pytest_ttsbench.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--history",
         type=_history,
-        default=5,
+        default=Settings.history,
         metavar="N",
         help="previous values kept per row in the doc's history (default: %(default)s)",
     )

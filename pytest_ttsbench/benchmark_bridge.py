@@ -92,22 +92,14 @@ def feed_pytest_benchmark(
 
 
 def _benchmark_extra(result: BenchResult) -> dict[str, Any]:
-    keys = (
-        "ttfa_ms.p50",
-        "ttfa_ms.p95",
-        "latency_ms.p50",
-        "rtf.p50",
-        "rtfx.p50",
-        "audio_s.p50",
-        "peak_rss_mb",
-        "accel_peak_mb",
-        "load_s",
-        "cold_ttfa_ms",
-    )
-    info: dict[str, Any] = {"tts_" + k.replace(".", "_"): result.metric(k) for k in keys}
+    """The registry's extra_info metrics as ``tts_<flat name>`` (dots as underscores)."""
+    from pytest_ttsbench.results import metrics  # here: plugin.py imports this module at load
+
+    names = metrics.flat_names("extra_info")
+    info: dict[str, Any] = {"tts_" + k.replace(".", "_"): result.metric(k) for k in names}
     info["tts_target"] = result.target.id
     info["tts_stream_mode"] = result.stream_mode
-    info["tts_rtf_direction"] = "lower is better"
+    info["tts_rtf_direction"] = f"{metrics.BY_NAME['rtf'].better} is better"
     return info
 
 

@@ -11,12 +11,14 @@ follow pytest-benchmark where users already know them: call it, read ``.result``
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_ttsbench.benchmark_bridge import feed_pytest_benchmark, xdist_workers
-from pytest_ttsbench.measure import audio, runners
+from pytest_ttsbench.measure import audio, runners, scoring
+from pytest_ttsbench.measure.cache_check import caching_message
 from pytest_ttsbench.measure.coldstart import ColdStartJob
 from pytest_ttsbench.measure.planning import TrialPlan
 from pytest_ttsbench.measure.request import (
@@ -29,8 +31,11 @@ from pytest_ttsbench.measure.request import (
     require_thread_safe,
 )
 from pytest_ttsbench.progress import ProgressPrinter
+from pytest_ttsbench.results.details import UNCHECKED, Intelligibility
 from pytest_ttsbench.results.keys import suite_name
 from pytest_ttsbench.results.model import BenchResult
+from pytest_ttsbench.results.serialize import jsonable
+from pytest_ttsbench.settings import trial_cap
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from pytest_ttsbench.matrix.pool import EngineHandle
+    from pytest_ttsbench.results.measurement import Measurement
     from pytest_ttsbench.session import BenchSession
 
 
@@ -48,13 +54,14 @@ class BenchError(Exception):
 
 @contextlib.contextmanager
 def _outcomes() -> Iterator[None]:
-    """The runners' exceptions as pytest outcomes, with their messages as they are."""
+    """The runners' exceptions as pytest outcomes, with their messages as they are,
+    told once (no "during handling" chain that repeats the message)."""
     try:
         yield
     except Unsupported as exc:
         pytest.skip(exc.reason)
     except EngineBroken as exc:
-        pytest.fail(str(exc), pytrace=False)
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
 
 class TTSBench:
@@ -66,7 +73,8 @@ class TTSBench:
         self.request = request
         self.extra_info: dict[str, Any] = {}
         self.result: BenchResult | None = None
-        self.audio: list[np.ndarray[Any, np.dtype[np.float32]]] = []  # measured trials
+        # the measured trials' audio by trial index, after a run
+        self.clips: dict[int, np.ndarray[Any, np.dtype[np.float32]]] = {}
 
     @property
     def stats(self) -> dict[str, Any] | None:
@@ -93,20 +101,28 @@ class TTSBench:
         ask = Ask(prompt, text, language, mode, voice, speed, reference_audio, extra, params or {})
         settings = self.session.settings
         with _outcomes():
-            bench, result = self._start(ask)
+            bench, header = self._start(ask)
             n = settings.trials if trials is None else trials
-            needed = self.session.gatekeeper.trials_needed(
-                self.request.node, result, n, settings.max_trials
+            count = self.session.gatekeeper.trials_needed(
+                self.request.node, header, n, settings.max_trials
             )
             plan = TrialPlan(
-                trials=needed,
+                trials=count.n,
                 adaptive=settings.adaptive,
                 precision=settings.precision,
                 budget_s=settings.budget_s,
-                max_trials=max(settings.max_trials, needed),
+                max_trials=trial_cap(settings.max_trials, count.n),
             )
-            result.trials_requested, result.trials_planned = n, needed
-            runners.single_prompt(self.handle, bench, result, self._spec(plan, warmup), self.audio)
+            run = runners.single_prompt(self.handle, bench, self._spec(plan, warmup))
+            checked = self._score(run, bench)
+            notes = [count.note] if count.note else []
+            result = header.measured_by(
+                run,
+                trials_requested=n,
+                trials_planned=count.n,
+                notes=notes + run.notes,
+                intelligibility=checked,
+            )
         return self._finish(result)
 
     def concurrent(
@@ -129,9 +145,10 @@ class TTSBench:
         shape = runners.LoadSpec(concurrency, requests, load_factor, seed)
         with _outcomes():
             require_thread_safe(self.handle.engine.capabilities, self.handle.target.id)
-            bench, result = self._start(Ask(prompt, mode=mode, extra=extra, params=shape.params))
-            runners.concurrent(self.handle, bench, result, self._spec(TrialPlan()), shape)
-        return self._finish(result)
+            bench, header = self._start(Ask(prompt, mode=mode, extra=extra, params=shape.params))
+            run = runners.concurrent(self.handle, bench, self._spec(TrialPlan()), shape)
+            checked = self._score(run, bench)
+        return self._finish(header.measured_by(run, intelligibility=checked))
 
     def cold_start(
         self, prompt: str = "short", *, runs: int = 3, mode: str | None = None, **extra: Any
@@ -141,7 +158,7 @@ class TTSBench:
         with _outcomes():
             path = runners.importable_engine(handle.entry.spec, handle.target.id)
             ask = Ask(prompt, mode=mode, extra=extra, params={"process": "fresh"})
-            bench, result = self._start(ask)
+            bench, header = self._start(ask)
             job = ColdStartJob(
                 engine=path,
                 target=handle.target,
@@ -152,15 +169,15 @@ class TTSBench:
                 request=bench,
             )
             sample_rate = handle.engine.sample_rate
-            runners.cold_start(
+            run = runners.cold_start(
                 job,
-                result,
                 runs,
                 settings.trial_timeout_s,
                 sample_rate,
                 ProgressPrinter(self.request.config),
             )
-        return self._finish(result)
+            checked = self._score(run, bench)
+        return self._finish(header.measured_by(run, intelligibility=checked))
 
     def cache_check(
         self,
@@ -175,12 +192,14 @@ class TTSBench:
         audio answers a repeated prompt much faster, and would fool every benchmark that
         repeats one prompt. Fails when repeated is more than ``max_speedup`` faster."""
         with _outcomes():
-            bench, result = self._start(
+            bench, header = self._start(
                 Ask(prompt, mode=mode, extra=extra, params={"check": "cache"})
             )
             spec = self._spec(TrialPlan(trials=repeats))
-            runners.cache_check(self.handle, bench, result, spec, self.audio, max_speedup)
-        message = runners.caching_message(result, max_speedup)
+            run = runners.cache_check(self.handle, bench, spec, max_speedup)
+            checked = self._score(run, bench)
+        result = header.measured_by(run, intelligibility=checked)
+        message = caching_message(result, max_speedup)
         if message is not None:
             self._finish_quietly(result)
             pytest.fail(message, pytrace=False)
@@ -188,7 +207,8 @@ class TTSBench:
 
     # ---- the shared steps ----------------------------------------------------------------
     def _start(self, ask: Ask) -> tuple[BenchRequest, BenchResult]:
-        """The resolved request and a result with its header filled in."""
+        """The resolved request and the result's header: every field the run does not
+        measure (the runner's Measurement fills the rest, :meth:`BenchResult.measured_by`)."""
         handle = self.handle
         settings = self.session.settings
         cap = length_cap(settings.max_audio_s, handle.random_weights is not None)
@@ -201,6 +221,10 @@ class TTSBench:
     def _new_result(self, bench: BenchRequest) -> BenchResult:
         handle, node, settings = self.handle, self.request.node, self.session.settings
         target = handle.target
+        engine = handle.thread.call(handle.engine.details, 60)
+        options = bench.opts.as_dict()
+        if options.get("voice") is None:  # the voice the engine used when none was asked
+            options["voice"] = settings.engine_opts.get("voice") or engine.get("default_voice")
         return BenchResult(
             target=target,
             test=node.nodeid,
@@ -214,9 +238,9 @@ class TTSBench:
             load_s=handle.load_s,
             versions=handle.thread.call(handle.engine.versions, 60),
             details={
-                "engine": handle.thread.call(handle.engine.details, 60),
+                "engine": engine,
                 "capabilities": handle.engine.capabilities.as_dict(),
-                "options": bench.opts.as_dict(),
+                "options": options,
                 "engine_opts": dict(settings.engine_opts),
                 "clock": "time.perf_counter_ns",
                 "stamp": "host array handed over",
@@ -225,6 +249,32 @@ class TTSBench:
             xdist_workers=xdist_workers(),
             random_weights=handle.random_weights,
         )
+
+    def _score(self, run: Measurement, bench: BenchRequest) -> Intelligibility:
+        """After the trials, never beside one: does each measured trial's audio say its
+        prompt (measure/scoring.py)? Keeps the run's audio for --tts-save-audio."""
+        self.clips = dict(run.clips)
+        session, language = self.session, bench.opts.language
+        mode = session.settings.intelligibility
+        checked = scoring.unscored(mode, session.intelligibility_missing(), language)
+        if checked is None:
+            scorer = session.scorer()
+            if isinstance(scorer, str):  # installed, and it cannot be used as pinned
+                if mode == "require":
+                    pytest.fail(f"--tts-intelligibility=require: {scorer}", pytrace=False)
+                checked = Intelligibility(UNCHECKED, reason=scorer)
+            else:
+                checked = scoring.score_run(
+                    run,
+                    bench.prompt.text,
+                    language,
+                    scorer,
+                    random_weights=self.handle.random_weights is not None,
+                )
+        note = scoring.note(checked)
+        if note is not None:
+            run.note(note)
+        return checked
 
     def _spec(self, plan: TrialPlan, warmup: int | None = None) -> runners.RunSpec:
         settings = self.session.settings
@@ -235,14 +285,13 @@ class TTSBench:
             progress=ProgressPrinter(self.request.config),
         )
 
-    def _finish(self, result: BenchResult) -> BenchResult:
-        """Statistics, gate verdicts, the record; then fail on invalid trials or gates."""
-        result.summarize()
+    def _finish(self, measured: BenchResult) -> BenchResult:
+        """Gate verdicts, the record; then fail on invalid trials or gates."""
         keeper = self.session.gatekeeper
-        verdicts = keeper.verdicts(self.request.node, result)
-        result.gates = list(verdicts)
+        verdicts = keeper.verdicts(self.request.node, measured)
+        result = replace(measured, gates=list(verdicts), extra_info=jsonable(self.extra_info))
         self.result = result
-        self.session.record(self.request, result, self.extra_info)
+        self.session.record(self.request, result)
         self._save_audio(result)
         feed_pytest_benchmark(
             self.request, self.session.replay_clock(self.request.node), result, self.extra_info
@@ -253,19 +302,20 @@ class TTSBench:
         keeper.enforce(result, verdicts)
         return result
 
-    def _finish_quietly(self, result: BenchResult) -> None:
+    def _finish_quietly(self, measured: BenchResult) -> None:
         """Record a result whose test is about to fail for a reason of its own."""
-        result.summarize()
-        self.result = result
-        self.session.record(self.request, result, self.extra_info)
+        self.result = replace(measured, extra_info=jsonable(self.extra_info))
+        self.session.record(self.request, self.result)
 
     def _save_audio(self, result: BenchResult) -> None:
-        if not self.session.settings.save_audio or not self.audio:
+        if not self.session.settings.save_audio or not self.clips:
             return
         folder = self.session.artifacts_dir / "audio"
         stem = _safe(result.test)
-        for i, clip in enumerate(self.audio):
-            audio.write_wav(folder / f"{stem}-trial{i}.wav", clip, self.handle.engine.sample_rate)
+        rates = {t.index: t.sample_rate for t in result.measured}
+        for i, clip in sorted(self.clips.items()):
+            rate = rates.get(i, self.handle.engine.sample_rate)
+            audio.write_wav(folder / f"{stem}-trial{i}.wav", clip, rate)
 
 
 def _safe(text: str) -> str:

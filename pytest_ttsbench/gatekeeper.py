@@ -12,22 +12,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# Loading gate files happens at start-up (a bad file is a usage error before anything
-# runs); judging, baselines and tables load with the first benchmark.
-from pytest_ttsbench.gates.files import load_gates
-from pytest_ttsbench.gates.rules import GateError, GateSet, Rule, marker_rule
-from pytest_ttsbench.results.keys import suite_name
-from pytest_ttsbench.results.target import Target
-from pytest_ttsbench.settings import Settings, SettingsError
-
+# Imported where used: plugin.py builds the keeper, with the gate files loaded, once a
+# run benchmarks (a bad file is a usage error before anything runs); judging,
+# baselines and tables load with the first benchmark.
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
     from pytest_ttsbench.gates.baseline import Baseline
+    from pytest_ttsbench.gates.rules import GateSet, Rule
+    from pytest_ttsbench.gates.samples import TrialCount
     from pytest_ttsbench.matrix.hardware import Hardware
     from pytest_ttsbench.results.model import BenchResult
+    from pytest_ttsbench.results.target import Target
     from pytest_ttsbench.results.verdict import Verdict
+    from pytest_ttsbench.settings import Settings
 
 MARKER = "tts_gate"
 
@@ -41,6 +40,10 @@ class GateKeeper:
     @classmethod
     def from_settings(cls, settings: Settings, rootdir: Path) -> GateKeeper:
         """Load the gate file and baseline once; a bad file is a usage error (exit 4)."""
+        from pytest_ttsbench.gates.files import load_gates
+        from pytest_ttsbench.gates.rules import GateError, GateSet
+        from pytest_ttsbench.settings import SettingsError
+
         if not settings.gates_enabled:
             return cls(settings, GateSet(), None)
         if settings.baseline is not None and settings.baseline.suffix.lower() == ".md":
@@ -64,12 +67,16 @@ class GateKeeper:
         return cls(settings, gate_set, baseline)
 
     def markers(self, node: pytest.Item) -> list[Rule]:
+        from pytest_ttsbench.gates.rules import marker_rule
+
         if not self.settings.gates_enabled:
             return []
         return [marker_rule(m.args, m.kwargs, node.name) for m in node.iter_markers(MARKER)]
 
     def check_markers(self, items: list[pytest.Item]) -> None:
         """Every tts_gate marker is validated at collection, before any benchmark runs."""
+        from pytest_ttsbench.gates.rules import GateError
+
         for item in items:
             try:
                 self.markers(item)
@@ -78,18 +85,15 @@ class GateKeeper:
 
     def trials_needed(
         self, node: pytest.Item, result: BenchResult, requested: int, cap: int
-    ) -> int:
-        """The measured trials to run for ``result``; when the gates raise them above
-        ``requested`` (what the user or the test asked for), a note on the result says
-        so and why, for the summary and the results JSON."""
+    ) -> TrialCount:
+        """The measured trials to run for ``result`` (its header); when the gates raise
+        them above ``requested`` (what the user or the test asked for), the count's note
+        says so and why, for the summary and the results JSON."""
         from pytest_ttsbench.gates.matching import GateContext
-        from pytest_ttsbench.gates.samples import plan_trials
+        from pytest_ttsbench.gates.samples import count_trials
 
         context = GateContext.from_result(result)
-        plan = plan_trials(self.gates, context, requested, cap, self.markers(node))
-        if plan.note is not None:
-            result.notes.append(plan.note)
-        return plan.n
+        return count_trials(self.gates, context, requested, cap, self.markers(node))
 
     def verdicts(self, node: pytest.Item, result: BenchResult) -> list[Verdict]:
         from pytest_ttsbench.gates.baseline import compare_baseline
@@ -131,7 +135,7 @@ class GateKeeper:
         lines = [f"gates from: {sources}"]
         suites: dict[Target, list[str | None]] = {}
         for item in items:
-            target = _item_target(item)
+            target = item_target(item)
             if target is not None:
                 found = suites.setdefault(target, [])
                 name = item_suite(item)
@@ -154,11 +158,17 @@ class GateKeeper:
 
 def item_suite(item: pytest.Item) -> str:
     """The suite of a collected test, as its results name it (its module, no test_)."""
+    from pytest_ttsbench.results.keys import suite_name
+
     module = getattr(item, "module", None)
     return suite_name(module.__name__ if module is not None else "")
 
 
-def _item_target(item: pytest.Item) -> Target | None:
+def item_target(item: pytest.Item) -> Target | None:
+    """The target a collected test runs on (its ``tts_target`` parameter); None for a
+    test that is not parametrized over targets."""
+    from pytest_ttsbench.results.target import Target
+
     callspec = getattr(item, "callspec", None)
     value = callspec.params.get("tts_target") if callspec is not None else None
     return value if isinstance(value, Target) else None

@@ -17,20 +17,22 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ttsbench import __version__
 from pytest_ttsbench.benchmark_bridge import xdist_workers
 from pytest_ttsbench.engines.registry import RegistryError
+from pytest_ttsbench.gatekeeper import item_target
 from pytest_ttsbench.matrix.outcomes import TargetOutcomes
 from pytest_ttsbench.matrix.pool import EnginePool
 from pytest_ttsbench.matrix.targets import build
+from pytest_ttsbench.results import metrics
 from pytest_ttsbench.results.model import BenchResult, warning_lines
-from pytest_ttsbench.results.target import Target
+from pytest_ttsbench.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -40,21 +42,20 @@ if TYPE_CHECKING:
     from pytest_ttsbench.gatekeeper import GateKeeper
     from pytest_ttsbench.matrix.hardware import Hardware
     from pytest_ttsbench.matrix.targets import MatrixEntry
+    from pytest_ttsbench.measure.scoring import ScorerLike
     from pytest_ttsbench.report.outputs import Written
     from pytest_ttsbench.settings import Settings
 
 REPORT_ATTR = "ttsbench_result_v1"  # one JSON string on the call-phase TestReport
 TARGET_ATTR = "ttsbench_target"  # the target id, on every phase's report
 RESULT_KEY = pytest.StashKey[str]()
-JUNIT_METRICS = (
-    "ttfa_ms.p50",
-    "ttfa_ms.p95",
-    "latency_ms.p50",
-    "rtf.p50",
-    "load_s",
-    "peak_rss_mb",
-    "accel_peak_mb",
-)
+
+
+def junit_properties(result: BenchResult) -> list[tuple[str, float]]:
+    """The registry's JUnit metrics (results.metrics) that ``result`` measured, as
+    user properties: ``("tts.ttfa_ms.p50", 412.5)``."""
+    values = ((name, result.metric(name)) for name in metrics.flat_names("junit"))
+    return [(f"tts.{name}", round(value, 6)) for name, value in values if value is not None]
 
 
 def cache_dir(env: dict[str, str]) -> Path:
@@ -113,6 +114,10 @@ class BenchSession:
         self.bridge: BenchmarkBridge | None = None  # set when pytest-benchmark is active
         self.started = time.time()
         self.written: Written | None = None  # what the session-end reports wrote
+        # the ASR of the intelligibility check: one per session (per xdist worker),
+        # loaded at its first use; or why it cannot be used
+        self._scorer: ScorerLike | str | None = None
+        self._missing: tuple[str | None] | None = None
 
     # ---- the matrix, and engines registered by conftests -------------------------------
     def build_matrix(self) -> None:
@@ -154,18 +159,31 @@ class BenchSession:
         return self.settings.artifacts
 
     # ---- used by the tts_bench fixture ----------------------------------------------------
-    def record(
-        self, request: pytest.FixtureRequest, result: BenchResult, extra_info: dict[str, Any]
-    ) -> None:
+    def record(self, request: pytest.FixtureRequest, result: BenchResult) -> None:
         """Keep the result for this test's report (it travels to the xdist controller on
         the report itself) and put the key numbers in user_properties for JUnit XML."""
-        payload = result.as_dict()
-        payload["extra_info"] = _jsonable(extra_info)
-        request.node.stash[RESULT_KEY] = json.dumps(payload)
-        for name in JUNIT_METRICS:
-            value = result.metric(name)
-            if value is not None:
-                request.node.user_properties.append((f"tts.{name}", round(value, 6)))
+        request.node.stash[RESULT_KEY] = json.dumps(result.as_dict())
+        request.node.user_properties.extend(junit_properties(result))
+
+    def intelligibility_missing(self) -> str | None:
+        """Why the intelligibility extra cannot be used (looked up once), or None."""
+        if self._missing is None:
+            from pytest_ttsbench.measure.intelligibility import missing
+
+            self._missing = (missing(),)
+        return self._missing[0]
+
+    def scorer(self) -> ScorerLike | str:
+        """The session's ASR scorer, loaded (one CPU thread) at the first result that
+        needs it; a str: why it could not load (said once, then every time)."""
+        if self._scorer is None:
+            from pytest_ttsbench.measure.intelligibility import IntelligibilityError, Scorer
+
+            try:
+                self._scorer = Scorer.load(cpu_threads=1)
+            except IntelligibilityError as exc:
+                self._scorer = str(exc)
+        return self._scorer
 
     def replay_clock(self, node: pytest.Item) -> ReplayClock | None:
         """The pytest-benchmark timer of this item; None without pytest-benchmark."""
@@ -197,8 +215,20 @@ class BenchSession:
         if isinstance(target, str):
             self.outcomes.add(target, report.when, report.outcome, _skip_reason(report))
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        """After every other plugin's session end, and even when one of them raised
+        (pytest's JUnit XML writer on a path it cannot write): the results are written
+        all the same, and the error still ends the run. The innermost wrapper: the
+        terminal reporter's summary, around it, shows what was written."""
+        try:
+            yield
+        finally:
+            self.finish(session)
+
+    def finish(self, session: pytest.Session) -> None:
+        """Release the engines, then write every output; an output that could not be
+        written where asked fails a run that would have passed."""
         self.pool.close_all()
         if self.is_worker or not self.results:
             return
@@ -215,8 +245,8 @@ class BenchSession:
             now=datetime.now(UTC),
             env=dict(os.environ),
         )
-        if self.written.doc_failed and session.exitstatus == pytest.ExitCode.OK:
-            # the rows went to a side file: a green run must not hide that
+        if self.written.failed and session.exitstatus == pytest.ExitCode.OK:
+            # the data went to a side file or the temp folder: a green run must not hide it
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl
@@ -233,6 +263,12 @@ class BenchSession:
                 terminalreporter.write_line(text, yellow=True)
             for text in self.pool.abandoned:
                 terminalreporter.write_line(f"abandoned: {text}", yellow=True)
+            checks = [r.intelligibility for r in self.results if r.intelligibility is not None]
+            if checks:
+                from pytest_ttsbench.measure.scoring import session_lines
+
+                for text, warns in session_lines(checks):
+                    terminalreporter.write_line(text, yellow=warns)
         if self.written is None:
             return
         from pytest_ttsbench.report import outputs
@@ -241,7 +277,7 @@ class BenchSession:
         if lines:
             terminalreporter.write_sep("=", outputs.SUMMARY_TITLE)
         for line in lines:
-            terminalreporter.write_line(line.text, yellow=line.warning)
+            terminalreporter.write_line(line.text, yellow=line.warning, red=line.error)
 
     # ---- facts for the results JSON ------------------------------------------------------
     def machine_info(self) -> dict[str, Any]:
@@ -270,22 +306,14 @@ def result_from_report(report: pytest.TestReport) -> BenchResult | None:
     payload = getattr(report, REPORT_ATTR, None)
     if not isinstance(payload, str):
         return None
-    data = json.loads(payload)
-    extra = data.pop("extra_info", {})
-    result = BenchResult.from_dict(data)
-    result.details["extra_info"] = extra
-    result.outcome = "inconclusive" if report.skipped else report.outcome
+    result = BenchResult.from_dict(json.loads(payload))
+    failure = None
     if report.failed:  # the results doc shows why, beside the last good numbers
         crash = getattr(report.longrepr, "reprcrash", None)
         message = getattr(crash, "message", None) or report.longreprtext.strip()
-        result.details["failure"] = message.splitlines()[-1][:300] if message else "failed"
-    return result
-
-
-def item_target(item: pytest.Item) -> Target | None:
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("tts_target") if callspec is not None else None
-    return value if isinstance(value, Target) else None
+        failure = message.splitlines()[-1][:300] if message else "failed"
+    outcome = "inconclusive" if report.skipped else report.outcome
+    return replace(result, outcome=outcome, failure=failure)
 
 
 def _skip_reason(report: pytest.TestReport) -> str | None:
@@ -296,16 +324,3 @@ def _skip_reason(report: pytest.TestReport) -> str | None:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
     return str(longrepr)
-
-
-def _jsonable(value: Any) -> Any:
-    """extra_info must survive json.dumps: anything else becomes its repr."""
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        if isinstance(value, dict):
-            return {str(k): _jsonable(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [_jsonable(v) for v in value]
-        return repr(value)
-    return value

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from pytest_ttsbench import TTSBench
 
 
+@pytest.mark.tts_prompts("short")
 @pytest.mark.tts_sweep(speed=[0.8, 1.0, 1.25])
-def test_sweep(tts_bench: TTSBench, tts_sweep: dict[str, Any]) -> None:
+def test_sweep(tts_bench: TTSBench, tts_prompt: str, tts_sweep: dict[str, Any]) -> None:
     knobs = dict(tts_sweep)
     speed = float(knobs.pop("speed", 1.0))
-    result = tts_bench("short", speed=speed, params=tts_sweep, **knobs)
+    result = tts_bench(tts_prompt, speed=speed, params=tts_sweep, **knobs)
     assert result.n >= 1

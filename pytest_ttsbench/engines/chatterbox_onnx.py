@@ -34,19 +34,26 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
-from pytest_ttsbench.engines.lazy import lazy_module
-from pytest_ttsbench.engines.text import (
-    S3_TOKENS_PER_S,
-    Knobs,
-    dist_versions,
-    has_module,
-    hub_offline,
+from pytest_ttsbench.engines.chatterbox_onnx_graphs import (
+    GRAPHS,
+    VOICE_OUTPUTS,
+    KvLayout,
+    check_graph,
+    graph_candidates,
+    graph_io,
+    kv_layout,
+    open_graphs,
+    provider_list,
 )
+from pytest_ttsbench.engines.hub import hub_offline
+from pytest_ttsbench.engines.installed import dist_versions
+from pytest_ttsbench.engines.knobs import S3_TOKENS_PER_S, Knobs
+from pytest_ttsbench.engines.lazy import lazy_module
+from pytest_ttsbench.engines.reference_clip import read_clip
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
     import numpy as np
-    import numpy.typing as npt
 
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
@@ -58,62 +65,6 @@ START_SPEECH, STOP_SPEECH, SILENCE = 6561, 6562, 4299
 SPEECH_VOCAB = 6561  # S3Gen's codebook: the decoder embeds ids below this only
 TOKENIZER = "tokenizer.json"
 DEFAULT_VOICE = "default_voice.wav"
-# Inputs the loop feeds, per graph (ENGINES.md section 12); checked once at load.
-NEEDED_INPUTS = {
-    "speech_encoder": ("audio_values",),
-    "embed_tokens": ("input_ids",),
-    "language_model": ("inputs_embeds", "attention_mask"),
-    "conditional_decoder": ("speech_tokens", "speaker_embeddings", "speaker_features"),
-}
-# speech_encoder outputs: the exports' names (transformers.js), then onnxvoice's.
-VOICE_OUTPUTS = (
-    ("audio_features", "cond_emb"),
-    ("audio_tokens", "prompt_token"),
-    ("speaker_embeddings",),
-    ("speaker_features",),
-)
-GRAPHS = ("speech_encoder", "embed_tokens", "language_model", "conditional_decoder")
-SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16", "quantized": "_quantized"}
-PROVIDERS = {
-    "cpu": "CPUExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "mps": "CoreMLExecutionProvider",
-}
-DTYPES = {
-    "tensor(float)": "float32",
-    "tensor(float16)": "float16",
-    "tensor(double)": "float64",
-    "tensor(int64)": "int64",
-    "tensor(int32)": "int32",
-}
-
-
-def read_clip(path: Path, rate: int = SAMPLE_RATE) -> npt.NDArray[np.float32]:
-    """A reference clip as mono float32 at ``rate``: soundfile if installed, else WAV
-    through scipy; resampled with a polyphase filter."""
-    from scipy.signal import resample_poly
-
-    try:
-        if has_module("soundfile"):
-            sf = importlib.import_module("soundfile")
-            data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        else:
-            from scipy.io import wavfile
-
-            sr, raw = wavfile.read(str(path))
-            scale = float(np.iinfo(raw.dtype).max + 1) if raw.dtype.kind in "iu" else 1.0
-            shift = scale if raw.dtype.kind == "u" else 0.0
-            data = (np.asarray(raw, dtype=np.float64) - shift / 2) / (scale / (2 if shift else 1))
-            data = data.reshape(len(raw), -1)
-    except Exception as exc:
-        raise EngineError(
-            f"cannot read the reference clip {path}: {type(exc).__name__}: {exc}"
-        ) from exc
-    audio = np.asarray(data, dtype=np.float64).mean(axis=1)
-    if int(sr) != rate:
-        g = int(np.gcd(int(sr), rate))
-        audio = resample_poly(audio, rate // g, int(sr) // g)
-    return np.ascontiguousarray(audio, dtype=np.float32)
 
 
 @dataclass
@@ -142,7 +93,7 @@ class ChatterboxOnnxEngine(Engine):
         self.sessions: dict[str, Any] = {}
         self.files: dict[str, str] = {}
         self._tokenizer: Any = None
-        self._kv: list[tuple[str, str, Any]] = []  # (past input, present output, zeros)
+        self._kv: KvLayout = []
         self._voices: dict[Path, Voice] = {}
         self._io_cache: dict[str, tuple[dict[str, Any], list[str]]] = {}
         self._stages: dict[str, float] = {}
@@ -153,24 +104,10 @@ class ChatterboxOnnxEngine(Engine):
     # -- weights ---------------------------------------------------------------------
 
     @classmethod
-    def graph_candidates(cls, variant: str) -> dict[str, tuple[str, ...]]:
-        """Each graph's file for ``variant``; graphs other than the language model may
-        fall back to fp32 when the export has no file of that precision (details() says
-        which file each session runs)."""
-        suffix = SUFFIX.get(variant, "")
-        out = {}
-        for graph in GRAPHS:
-            names = [f"onnx/{graph}{suffix}.onnx"]
-            if suffix and graph != "language_model":
-                names.append(f"onnx/{graph}.onnx")
-            out[graph] = tuple(names)
-        return out
-
-    @classmethod
     def locate_weights(cls, target: Target, query: WeightsQuery) -> WeightsLookup:
         required: list[str | tuple[str, ...]] = [
             "tokenizer.json",
-            *cls.graph_candidates(target.variant).values(),
+            *graph_candidates(target.variant).values(),
         ]
         return find(
             target,
@@ -183,9 +120,7 @@ class ChatterboxOnnxEngine(Engine):
 
     def _download(self) -> Path:
         patterns = ["tokenizer.json", "*.wav"] + [
-            f"{name}*"
-            for names in self.graph_candidates(self.target.variant).values()
-            for name in names
+            f"{name}*" for names in graph_candidates(self.target.variant).values() for name in names
         ]
         hub = importlib.import_module("huggingface_hub")
         try:
@@ -197,19 +132,6 @@ class ChatterboxOnnxEngine(Engine):
 
     # -- loading ---------------------------------------------------------------------
 
-    def _provider_list(self, ort: Any) -> list[str]:
-        wanted = PROVIDERS[self.target.device]
-        if self.target.device == "cpu" and self.target.variant in self.cpu_refuses:
-            raise EngineError(f"{self.target.id}: {self.cpu_refuses[self.target.variant]}")
-        available = list(ort.get_available_providers())
-        if wanted not in available:
-            raise EngineError(
-                f"{self.target.id}: onnxruntime has no {wanted} (available: "
-                f"{', '.join(available)}); install onnxruntime-gpu for CUDA, "
-                "the macOS onnxruntime build for CoreML"
-            )
-        return [wanted] if wanted == PROVIDERS["cpu"] else [wanted, PROVIDERS["cpu"]]
-
     def load(self) -> None:
         folder = self.ctx.weights.path
         if folder is None:
@@ -220,33 +142,17 @@ class ChatterboxOnnxEngine(Engine):
         self.folder = folder
         knobs = Knobs(self.target.id, self.ctx.options)
         ort = importlib.import_module("onnxruntime")
-        providers = self._provider_list(ort)
+        providers = provider_list(ort, self.target, self.cpu_refuses)
         options = ort.SessionOptions()
         if knobs.given("threads"):
             self._threads = options.intra_op_num_threads = knobs.integer("threads", 0, low=1)
-        for graph, names in self.graph_candidates(self.target.variant).items():
-            file = next((folder / n for n in names if (folder / n).is_file()), None)
-            if file is None:
-                raise WeightsNotFound(f"{self.target.id}: none of {', '.join(names)} in {folder}")
-            try:
-                session = ort.InferenceSession(str(file), sess_options=options, providers=providers)
-            except Exception as exc:
-                raise EngineError(
-                    f"{self.target.id}: onnxruntime could not open {file} with "
-                    f"{providers[0]}: {type(exc).__name__}: {exc}"
-                ) from exc
-            used = list(session.get_providers())
-            if not used or used[0] != providers[0]:
-                raise EngineError(
-                    f"{self.target.id}: {file.name} runs on {used}, not "
-                    f"{providers[0]}: the provider failed to start"
-                )
-            self.sessions[graph] = session
-            self.files[graph] = str(file.relative_to(folder))
-        self._providers = used
-        self._check_graphs()
+        self.sessions, self.files, self._providers = open_graphs(
+            ort, folder, self.target, options, providers
+        )
+        for graph in GRAPHS:
+            check_graph(self.target.id, graph, self.files[graph], *self._io(graph))
         self._tokenizer = self._load_tokenizer(folder / TOKENIZER)
-        self._kv = self._kv_layout(self.sessions["language_model"])
+        self._kv = kv_layout(self.target.id, self.sessions["language_model"])
         # the voice a call without a reference clip uses, encoded now, not in the first call
         default = self._default_reference(knobs)
         if default is not None:
@@ -266,73 +172,12 @@ class ChatterboxOnnxEngine(Engine):
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
-    def _check_graphs(self) -> None:
-        """Each session takes what the loop feeds, and the language model has a KV
-        cache: said once here, by file and name, not as a KeyError mid-call."""
-        for graph, needed in NEEDED_INPUTS.items():
-            dtypes, outputs = self._io(graph)
-            missing = [name for name in needed if name not in dtypes]
-            if graph == "language_model":
-                if not any(n.startswith("past_key_values") for n in dtypes):
-                    missing.append("past_key_values.*")
-                if not any("present" in n for n in outputs):
-                    missing.append("present.* (outputs)")
-            if missing:
-                raise EngineError(
-                    f"{self.target.id}: {self.files[graph]} lacks {', '.join(missing)} "
-                    f"(inputs: {', '.join(dtypes)}; outputs: {', '.join(outputs)}); "
-                    "not a Chatterbox ONNX export this loop can run"
-                )
-
-    def _kv_layout(self, lm: Any) -> list[tuple[str, str, Any]]:
-        outputs = [o.name for o in lm.get_outputs()]
-        presents = [name for name in outputs if "present" in name]
-        layout = []
-        past = [i for i in lm.get_inputs() if i.name.startswith("past_key_values")]
-        for index, spec in enumerate(past):
-            present = spec.name.replace("past_key_values", "present")
-            if present not in outputs:  # fall back to the order of the outputs
-                present = presents[index]
-            layout.append((spec.name, present, self._empty(spec)))
-        return layout
-
-    def _empty(self, spec: Any) -> Any:
-        shape: list[int] = []
-        dims = list(spec.shape)
-        seq = next(
-            (
-                i
-                for i, d in enumerate(dims)
-                if i
-                and isinstance(d, str)
-                and any(k in d.lower() for k in ("seq", "past", "len", "cache"))
-            ),
-            2,
-        )
-        for axis, dim in enumerate(dims):
-            if axis == 0:
-                shape.append(1)
-            elif axis == seq:
-                shape.append(0)
-            elif isinstance(dim, int) and dim > 0:
-                shape.append(dim)
-            else:
-                raise EngineError(
-                    f"{self.target.id}: KV input {spec.name} has an unknown "
-                    f"dimension {dim!r} (shape {dims})"
-                )
-        return np.zeros(shape, dtype=DTYPES.get(spec.type, "float32"))
-
     # -- the four-session loop -------------------------------------------------------
 
     def _io(self, graph: str) -> tuple[dict[str, Any], list[str]]:
         """Input dtypes by name and output names, read once per session (not per step)."""
         if graph not in self._io_cache:
-            session = self.sessions[graph]
-            self._io_cache[graph] = (
-                {i.name: DTYPES.get(i.type, "float32") for i in session.get_inputs()},
-                [o.name for o in session.get_outputs()],
-            )
+            self._io_cache[graph] = graph_io(self.sessions[graph])
         return self._io_cache[graph]
 
     def _inputs(self, graph: str) -> dict[str, Any]:
@@ -347,7 +192,9 @@ class ChatterboxOnnxEngine(Engine):
         """speech_encoder over a clip, once per clip (timed as prepare_voice)."""
         if path not in self._voices:
             start = time.perf_counter()
-            out = self._outputs("speech_encoder", {"audio_values": read_clip(path)[None, :]})
+            out = self._outputs(
+                "speech_encoder", {"audio_values": read_clip(path, SAMPLE_RATE)[None, :]}
+            )
             values = list(out.values())
             named = [next((out[n] for n in names if n in out), None) for names in VOICE_OUTPUTS]
             self._voices[path] = Voice(

@@ -9,7 +9,6 @@ Perth watermark. The watermark wrapper can also switch the watermark off.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import inspect
 import time
@@ -17,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pytest_ttsbench.engines.base import (
     Capabilities,
-    Engine,
     EngineContext,
     EngineError,
     SynthesisOptions,
@@ -25,26 +23,17 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
-from pytest_ttsbench.engines.lazy import lazy_module
-from pytest_ttsbench.engines.text import (
-    S3_TOKENS_PER_S,
-    Knobs,
-    dist_installed,
-    dist_versions,
-    hub_offline,
-)
+from pytest_ttsbench.engines.installed import dist_installed, dist_versions
+from pytest_ttsbench.engines.knobs import S3_TOKENS_PER_S, Knobs
+from pytest_ttsbench.engines.torch_engine import TorchEngine
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
-    import numpy as np
-
     from pytest_ttsbench.engines.base import AudioArray
     from pytest_ttsbench.results.target import Target
-else:
-    np = lazy_module("numpy")
 
 STREAMING_DIST = "chatterbox-streaming"
 
@@ -52,48 +41,6 @@ STREAMING_DIST = "chatterbox-streaming"
 def streaming_fork_installed() -> bool:
     """chatterbox-streaming replaces chatterbox-tts's module (same name ``chatterbox``)."""
     return dist_installed(STREAMING_DIST)
-
-
-class TorchEngine(Engine):
-    """What the PyTorch adapters share: device memory, release, tensors to host arrays."""
-
-    model: Any = None
-    _torch: Any = None
-
-    def _import_torch(self) -> Any:
-        self._torch = importlib.import_module("torch")
-        return self._torch
-
-    def _offline(self) -> Any:
-        return hub_offline(not self.ctx.allow_download)
-
-    def _sync(self) -> None:
-        if self.target.device == "cuda" and self._torch is not None:
-            self._torch.cuda.synchronize()
-
-    @staticmethod
-    def host(tensor: Any) -> AudioArray:
-        """A (1, N) or (N,) tensor as a 1-D float32 array in host memory."""
-        array = tensor.detach().cpu().float().numpy()
-        return np.ascontiguousarray(np.asarray(array, dtype=np.float32).reshape(-1))
-
-    def reset_peak_memory(self) -> None:
-        if self.target.device == "cuda" and self._torch is not None:
-            self._torch.cuda.reset_peak_memory_stats()
-
-    def peak_memory_bytes(self) -> int | None:
-        if self.target.device == "cuda" and self._torch is not None:
-            return int(self._torch.cuda.max_memory_allocated())
-        return None  # torch exposes no peak counter for mps or host memory
-
-    def close(self) -> None:
-        self.model = None
-        gc.collect()
-        torch = self._torch
-        if torch is not None and self.target.device == "cuda":
-            torch.cuda.empty_cache()
-        elif torch is not None and self.target.device == "mps":
-            torch.mps.empty_cache()
 
 
 def _numpy_shape_tail(value: Any) -> int:

@@ -26,17 +26,12 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
-from pytest_ttsbench.engines.chatterbox_pt import TorchEngine
+from pytest_ttsbench.engines.hub import also_needs, weights_folder
+from pytest_ttsbench.engines.installed import dist_versions
+from pytest_ttsbench.engines.knobs import Knobs
 from pytest_ttsbench.engines.lazy import lazy_module
-from pytest_ttsbench.engines.text import (
-    SPACY_HINT,
-    Knobs,
-    also_needs,
-    dist_versions,
-    prepare_spacy_model,
-    spacy_model_missing,
-    weights_folder,
-)
+from pytest_ttsbench.engines.spacy_model import SPACY_HINT, prepare_spacy_model, spacy_model_missing
+from pytest_ttsbench.engines.torch_engine import TorchEngine
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:

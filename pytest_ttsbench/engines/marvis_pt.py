@@ -24,8 +24,9 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
-from pytest_ttsbench.engines.chatterbox_pt import TorchEngine
-from pytest_ttsbench.engines.text import Knobs, cap_kwarg, dist_versions
+from pytest_ttsbench.engines.installed import dist_versions
+from pytest_ttsbench.engines.knobs import Knobs, cap_kwarg
+from pytest_ttsbench.engines.torch_engine import TorchEngine
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:

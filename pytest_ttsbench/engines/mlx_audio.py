@@ -24,13 +24,11 @@ from pytest_ttsbench.engines.base import (
     WeightsNotFound,
     WeightsQuery,
 )
+from pytest_ttsbench.engines.device_memory import mlx_clear_cache, mlx_peak_bytes, mlx_reset_peak
+from pytest_ttsbench.engines.hub import hub_offline, weights_folder
+from pytest_ttsbench.engines.installed import dist_versions
+from pytest_ttsbench.engines.knobs import Knobs
 from pytest_ttsbench.engines.lazy import lazy_module
-from pytest_ttsbench.engines.text import (
-    Knobs,
-    dist_versions,
-    hub_offline,
-    weights_folder,
-)
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
@@ -172,24 +170,11 @@ class MlxEngine(Engine):
 
     # -- facts -----------------------------------------------------------------------
 
-    def _memory_fn(self, name: str) -> Any:
-        mx = self._mx
-        if mx is None:
-            return None
-        fn = getattr(mx, name, None)
-        metal = getattr(mx, "metal", None)
-        if fn is None and metal is not None:  # mlx < 0.24 kept these under mx.metal
-            fn = getattr(metal, name, None)
-        return fn
-
     def reset_peak_memory(self) -> None:
-        fn = self._memory_fn("reset_peak_memory")
-        if fn is not None:
-            fn()
+        mlx_reset_peak(self._mx)
 
     def peak_memory_bytes(self) -> int | None:
-        fn = self._memory_fn("get_peak_memory")
-        return None if fn is None else int(fn())
+        return mlx_peak_bytes(self._mx)
 
     def stage_seconds(self) -> dict[str, float]:
         out = dict(self._stages)
@@ -222,9 +207,7 @@ class MlxEngine(Engine):
     def close(self) -> None:
         self.model = None
         gc.collect()
-        fn = self._memory_fn("clear_cache")
-        if fn is not None:
-            fn()
+        mlx_clear_cache(self._mx)
 
 
 def quant_repos(*patterns: str) -> dict[str, tuple[str, ...]]:

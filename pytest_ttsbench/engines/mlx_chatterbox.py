@@ -13,15 +13,9 @@ from pytest_ttsbench.engines.base import (
     SynthesisOptions,
     WeightsLookup,
 )
+from pytest_ttsbench.engines.hub import also_needs, hf_cached_file, missing_companions
+from pytest_ttsbench.engines.knobs import S3_TOKENS_PER_S, Knobs, cap_kwarg
 from pytest_ttsbench.engines.mlx_audio import MODEL_FILE, S3_TOKENIZER, MlxEngine, quant_repos
-from pytest_ttsbench.engines.text import (
-    S3_TOKENS_PER_S,
-    Knobs,
-    also_needs,
-    cap_kwarg,
-    hf_cached_file,
-    missing_companions,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

@@ -21,17 +21,11 @@ from pytest_ttsbench.engines.base import (
     SynthesisOptions,
     WeightsLookup,
 )
+from pytest_ttsbench.engines.hub import also_needs, hub_offline, weights_folder
+from pytest_ttsbench.engines.installed import has_module
+from pytest_ttsbench.engines.knobs import Knobs
 from pytest_ttsbench.engines.mlx_audio import MlxEngine
-from pytest_ttsbench.engines.text import (
-    SPACY_HINT,
-    Knobs,
-    also_needs,
-    has_module,
-    hub_offline,
-    prepare_spacy_model,
-    spacy_model_missing,
-    weights_folder,
-)
+from pytest_ttsbench.engines.spacy_model import SPACY_HINT, prepare_spacy_model, spacy_model_missing
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -7,8 +7,9 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pytest_ttsbench.engines.base import Capabilities, EngineError, SynthesisOptions, WeightsLookup
+from pytest_ttsbench.engines.hub import also_needs, missing_companions
+from pytest_ttsbench.engines.knobs import Knobs, cap_kwarg
 from pytest_ttsbench.engines.mlx_audio import MODEL_FILE, MlxEngine
-from pytest_ttsbench.engines.text import Knobs, also_needs, cap_kwarg, missing_companions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

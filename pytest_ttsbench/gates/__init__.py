@@ -9,7 +9,7 @@ load_gates``):
 - ``files``: gate files (TOML) -> ``GateSet``: ``load_gates``, ``GateFileError``,
   ``DEFAULT_GATES_PATH`` (``default_gates.toml``, beside this file)
 - ``matching``: ``GateContext``, rule matching and ranking, ``explain``/``Explanation``
-- ``samples``: ``plan_trials``/``required_trials``, the sample-size rule, and
+- ``samples``: ``count_trials`` (-> ``TrialCount``), the sample-size rule, and
   ``raised_trials_note`` (a raised trial count is said, never silent)
 - ``judging``: ``evaluate`` (verdicts with CIs and noise notes), ``should_fail``
 - ``table``: ``format_table``, the verdict table

@@ -1,6 +1,6 @@
 """Baselines: an earlier results JSON file, and regression verdicts against it on the
-medians of ttfa_ms, latency_ms and rtf (a Mann-Whitney U test says whether a slowdown
-is significant)."""
+medians of the registry's baseline metrics (ttfa_ms, latency_ms, rtf; a Mann-Whitney U
+test says whether a slowdown is significant)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pytest_ttsbench.gates.files import GateFileError, display
 from pytest_ttsbench.gates.rules import FAIL, PASS
 from pytest_ttsbench.gates.units import with_unit
+from pytest_ttsbench.results import metrics
 from pytest_ttsbench.results.files import load_results_file
 from pytest_ttsbench.results.keys import (
     LABELS,
@@ -29,7 +30,11 @@ if TYPE_CHECKING:
 
     from pytest_ttsbench.results.model import BenchResult
 
-BASELINE_METRICS = ("ttfa_ms", "latency_ms", "rtf")  # lower is better for all three
+
+def baseline_metrics() -> tuple[str, ...]:
+    """The per-trial series compared with a baseline, in registry order (lower is
+    better for each: a higher median is a regression)."""
+    return tuple(m.name for m in metrics.REGISTRY if m.baseline)
 
 
 # What makes two results the same benchmark; a baseline that shares these but differs in
@@ -90,7 +95,7 @@ def load_baseline(path: Path) -> Baseline:
 def compare_baseline(
     result: BenchResult, baseline: Baseline, max_regression: float
 ) -> list[Verdict]:
-    """Regression verdicts on the medians of ttfa_ms, latency_ms and rtf. A metric
+    """Regression verdicts on the medians of the baseline metrics. A metric
     fails only when its median got worse by more than ``max_regression`` (0.10 = 10%)
     AND a two-sided Mann-Whitney U test says p < 0.05. Without a baseline for this
     key, or with one of the same benchmark measured otherwise (another stream mode,
@@ -112,7 +117,7 @@ def compare_baseline(
             Verdict("baseline", "", "", 0.0, None, None, PASS, origin, reason, informational=True)
         ]
     verdicts = []
-    for metric in BASELINE_METRICS:
+    for metric in baseline_metrics():
         current = result.series(metric)
         if not current:
             continue  # unmeasured now: the file gates already say so

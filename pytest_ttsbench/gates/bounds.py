@@ -10,9 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.gates.units import unit
-from pytest_ttsbench.results.metrics import STATISTICS
-from pytest_ttsbench.results.model import ALIASES, POOLED, SCALARS, SERIES
+from pytest_ttsbench.results import metrics
+from pytest_ttsbench.results.metrics import STATISTICS, unit
 from pytest_ttsbench.results.stats import CI_LEVEL, min_trials_for_percentile
 from pytest_ttsbench.results.verdict import format_bound
 
@@ -27,7 +26,6 @@ MIN_N_MEDIAN_CI = math.ceil(math.log2(2 / (1 - CI_LEVEL)))
 _NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*")
 _OP = re.compile(r"(in\b|[<>=!~]+)\s*")
 _RANGE = re.compile(r"\[\s*([^,\]]+?)\s*,\s*([^,\]]+?)\s*\]\s*$")
-_ALL_NAMES = (*SERIES, *POOLED, *SCALARS, *ALIASES)
 
 
 class Problem(Exception):
@@ -40,8 +38,8 @@ class Bound:
 
     expr: str  # as the user wrote it
     name: str  # the flat name BenchResult.metric takes: "ttfa_ms.p95", "load_s", "stalls.max"
-    metric: str  # series, pooled or scalar name
-    statistic: str  # one of stats.STATISTICS; "" for a scalar
+    metric: str  # a gateable registry metric (results.metrics)
+    statistic: str  # one of stats.STATISTICS; "" for one number per result (scalar, detail)
     op: str  # one of OPERATORS
     value: float  # the bound; the low end for "in"
     high: float | None  # the high end for "in"
@@ -81,31 +79,41 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def gateable() -> tuple[str, ...]:
+    """The metrics gates may judge, in registry order."""
+    return tuple(m.name for m in metrics.REGISTRY if m.gateable)
+
+
 def resolve_metric(name: str) -> tuple[str, str, str]:
-    """A user's metric name -> (metric, statistic, flat name for BenchResult.metric)."""
-    flat = ALIASES.get(name, name)
-    if flat in SCALARS:
-        return flat, "", flat
-    series, dot, stat = flat.partition(".")
-    if series in SCALARS:
-        raise Problem(f"{series} is one number per result: write {series!r} without a statistic")
-    if series not in SERIES and series not in POOLED:
+    """A user's metric name -> (metric, statistic, flat name for BenchResult.metric).
+    Series and pooled metrics need a statistic; scalar and detail metrics are one
+    number per result and take none."""
+    flat = metrics.resolve(name)
+    base, dot, stat = flat.partition(".")
+    metric = metrics.get(base)
+    if metric is None or not metric.gateable:
+        known = gateable()
+        spelled = [old for old, new in metrics.aliases().items() if new.partition(".")[0] in known]
+        choices = (*known, *spelled)
         raise Problem(
-            f"unknown metric {name!r}{suggest(name, _ALL_NAMES) or suggest(series, _ALL_NAMES)}; "
-            f"metrics: "
-            f"{', '.join((*SERIES, *POOLED, *SCALARS))}"
+            f"unknown metric {name!r}{suggest(name, choices) or suggest(base, choices)}; "
+            f"metrics: {', '.join(known)}"
         )
+    if not metric.has_statistics:
+        if dot:
+            raise Problem(f"{base} is one number per result: write {base!r} without a statistic")
+        return base, "", base
     if not dot:
         raise Problem(
-            f"{series} needs a statistic, e.g. {series}.p50 or {series}.p95 "
+            f"{base} needs a statistic, e.g. {base}.p50 or {base}.p95 "
             f"(one of {', '.join(STATISTICS)})"
         )
     if stat not in STATISTICS:
         raise Problem(
-            f"unknown statistic {stat!r} of {series}{suggest(stat, STATISTICS)}; "
+            f"unknown statistic {stat!r} of {base}{suggest(stat, STATISTICS)}; "
             f"statistics: {', '.join(STATISTICS)}"
         )
-    return series, stat, flat
+    return base, stat, flat
 
 
 def _number(text: str, metric: str) -> float:

@@ -68,7 +68,7 @@ def _bound_items(raw: object) -> list[tuple[str, str]]:
 
 def _table_items(table: Mapping[str, object], prefix: str) -> list[tuple[str, str]]:
     # A table may nest (``ttfa_ms.p95 = "<= 500"`` as a bare dotted key makes
-    # {"ttfa_ms": {"p95": ...}}); flatten it back to dotted names.
+    # {ttfa_ms: {p95: ...}}); flatten it back to dotted names.
     items: list[tuple[str, str]] = []
     for key, value in table.items():
         name = f"{prefix}.{key}" if prefix else key

@@ -12,7 +12,7 @@ from pytest_ttsbench.gates.bounds import PERCENTILE_STATS, needed_n
 from pytest_ttsbench.gates.matching import GateContext, explain
 from pytest_ttsbench.gates.rules import FAIL, INCONCLUSIVE, PASS
 from pytest_ttsbench.gates.units import fmt, with_unit
-from pytest_ttsbench.results.model import POOLED, SCALARS
+from pytest_ttsbench.results import metrics
 from pytest_ttsbench.results.stats import CI_LEVEL, quantile_lower_bound, quantile_upper_bound
 from pytest_ttsbench.results.verdict import Verdict, format_bound
 
@@ -21,25 +21,14 @@ if TYPE_CHECKING:
 
     from pytest_ttsbench.gates.bounds import Bound
     from pytest_ttsbench.gates.rules import GateSet, Rule
+    from pytest_ttsbench.results.metrics import Metric
     from pytest_ttsbench.results.model import BenchResult
 
-# metrics that other xdist workers running beside this one slow down
-_TIMING = {
-    "ttfa_ms",
-    "ttfa_audible_ms",
-    "latency_ms",
-    "rtf",
-    "rtfx",
-    "samples_per_s",
-    "gap_max_ms",
-    "chunk_gap_ms",
-    "stalls",
-    "stall_s",
-    "min_prebuffer_ms",
-    "load_s",
-    "cold_ttfa_ms",
-    "cold_latency_ms",
-}
+
+def _metric(bound: Bound) -> Metric:
+    """The registry's entry of the bound's metric (parse_bound checked that it has one):
+    whether it is one number per result, pooled, slowed by other xdist workers."""
+    return metrics.BY_NAME[bound.metric]
 
 
 def _statistic_ci(bound: Bound, result: BenchResult) -> tuple[float | None, float | None]:
@@ -82,7 +71,7 @@ def _noise_note(
 
 
 def _unmeasured_reason(bound: Bound, result: BenchResult) -> str:
-    if bound.metric in SCALARS:
+    if not _metric(bound).has_statistics:
         return (
             f"{bound.metric} was not measured (not exposed for this target, or not "
             f"recorded by this test)"
@@ -98,7 +87,7 @@ def _unmeasured_reason(bound: Bound, result: BenchResult) -> str:
 def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
     observed = result.metric(bound.name)
     summary = result.summaries.get(bound.metric)
-    if bound.metric in SCALARS:
+    if not _metric(bound).has_statistics:
         n: int | None = None if observed is None else 1
     else:
         n = summary.n if summary is not None else 0
@@ -132,7 +121,7 @@ def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
     count = n or 0
     need = needed_n(bound)
     if count < need:
-        if bound.metric in POOLED:
+        if _metric(bound).kind == "pooled":
             reason = (
                 f"{bound.statistic} needs at least {need} values, got {count} "
                 f"{bound.metric} values; run more or longer trials"
@@ -160,7 +149,7 @@ def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
         pct = f" ({over / abs(bound.value):+.1%})" if bound.value else ""
         reason = f"{shown}, breaks {bound.op} {format_bound(bound.value)} by {fmt(abs(over))}{pct}"
     notes = [_noise_note(bound, observed, ci, summary.cv if summary else None)]
-    if result.xdist_workers > 0 and bound.metric in _TIMING:
+    if result.xdist_workers > 0 and _metric(bound).timing:
         notes.append(f"timed beside {result.xdist_workers} xdist workers: contended")
     note = "; ".join(x for x in notes if x) or None
     return verdict(PASS if ok else FAIL, f"{reason} (n={count})", ci, note)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pytest_ttsbench.gates.bounds import needed_n
 from pytest_ttsbench.gates.matching import explain
-from pytest_ttsbench.results.model import SERIES
+from pytest_ttsbench.results import metrics
+from pytest_ttsbench.settings import trial_cap
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,7 +30,7 @@ class TrialCount(NamedTuple):
     note: str | None  # why n is above what was asked; None when it is not
 
 
-def plan_trials(
+def count_trials(
     gates: GateSet, context: GateContext, current_n: int, cap: int, markers: Sequence[Rule] = ()
 ) -> TrialCount:
     """How many measured trials to run so that every percentile gate can be judged:
@@ -37,17 +38,11 @@ def plan_trials(
     a note when it was raised. Pooled metrics (chunk_gap_ms) count gaps, not trials,
     and do not raise it.
     """
-    raising = [b for b, _ in explain(gates, context, markers).applied if b.metric in SERIES]
+    series = metrics.names("series")
+    raising = [b for b, _ in explain(gates, context, markers).applied if b.metric in series]
     need = max((needed_n(b) for b in raising), default=current_n)
-    n = max(current_n, min(need, cap))
+    n = min(max(need, current_n), trial_cap(cap, current_n))
     return TrialCount(n, raised_trials_note(current_n, n, raising))
-
-
-def required_trials(
-    gates: GateSet, context: GateContext, current_n: int, cap: int, markers: Sequence[Rule] = ()
-) -> int:
-    """``plan_trials`` without the note."""
-    return plan_trials(gates, context, current_n, cap, markers).n
 
 
 def raised_trials_note(asked: int, needed: int, bounds: Sequence[Bound]) -> str | None:

@@ -1,9 +1,11 @@
-"""Observed values as verdicts show them: a few significant digits, and the unit that
-the metric's name gives (``ttfa_ms`` is in ms, ``lufs`` in LUFS)."""
+"""Observed values as verdicts show them: a few significant digits, and the metric's
+unit as the registry declares it (``ttfa_ms`` is in ms, ``lufs`` in LUFS)."""
 
 from __future__ import annotations
 
 import math
+
+from pytest_ttsbench.results.metrics import unit
 
 
 def fmt(x: float | None) -> str:
@@ -24,22 +26,7 @@ def fmt(x: float | None) -> str:
     return f"{x:.3g}"
 
 
-def unit(metric: str) -> str:
-    """The unit a metric's name ends in; "" for a ratio or a count."""
-    for suffix, name in (
-        ("_ms", "ms"),
-        ("_s", "s"),
-        ("_mb", "MB"),
-        ("lufs", "LUFS"),
-        ("_dbtp", "dBTP"),
-        ("_dbfs", "dBFS"),
-    ):
-        if metric.endswith(suffix):
-            return name
-    return ""
-
-
 def with_unit(x: float | None, metric: str) -> str:
-    """``fmt(x)`` followed by the metric's unit, if it has one."""
+    """``fmt(x)`` followed by the metric's unit (the registry's), if it has one."""
     shown_unit = unit(metric)
     return f"{fmt(x)} {shown_unit}" if shown_unit else fmt(x)

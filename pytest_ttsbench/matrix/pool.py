@@ -9,7 +9,7 @@ import functools
 import gc
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +36,6 @@ class EngineHandle:
     cold_prompt: str | None = None
     broken: str | None = None  # set when a trial hung: later tests fail fast
     abandoned: str | None = None  # set when close() did not return: left behind, why
-    tests: int = field(default=0)
 
     @property
     def target(self) -> Target:
@@ -122,10 +121,8 @@ class EnginePool:
             else:
                 thread.call(handle.engine.close, timeout, phase="close")
         except TrialHung:
-            handle.abandoned = (
-                f"{target.id}: close() did not return within {timeout:g} s; "
-                "the engine was abandoned"
-            )
+            # the summary tells it as "abandoned: <this>": the word is said there, once
+            handle.abandoned = f"{target.id}: close() did not return within {timeout:g} s"
             self.abandoned.append(handle.abandoned)
         except Exception:  # closing must not mask the test outcome
             pass

@@ -23,6 +23,8 @@ Definitions (docs/METRICS.md repeats them; no other module may differ):
   (silence has no loudness; a number would be invented). ``notes`` says which.
 - ``chars_per_s``: text characters (whitespace runs collapsed to one space, ends
   stripped) / audio seconds (all samples, leading and trailing silence included).
+  Its plausible band (:func:`chars_per_s_band`) follows the text's script and the
+  requested speed.
 
 Non-finite samples (NaN, +-Inf) make a trial invalid. They are counted, then treated as
 0 for every level metric, so the report still says what the finite part looked like.
@@ -63,10 +65,25 @@ MAX_SILENCE_RATIO = 0.98
 # than text (runaway generation, babble, a stuck decoder); above 30 means less audio
 # than the text can be spoken in (truncation, skipped sentences).
 DEFAULT_CHARS_PER_S = (5.0, 30.0)
-# Scripts that pack a syllable or more into one character (Han, kana, Hangul) speak
-# about 3-8 characters per second.
-_DENSE_SCRIPT_LANGUAGES = frozenset({"zh", "ja", "ko", "yue", "cmn"})
+# Scripts that pack a syllable or more into one character (Han, kana, Hangul, Yi) speak
+# about 3-8 characters per second. A character counts as dense by its code point: the
+# blocks below (first, last), their punctuation and full-width forms included.
 DENSE_SCRIPT_CHARS_PER_S = (1.5, 15.0)
+_DENSE_BLOCKS = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x2E80, 0x2FDF),  # CJK and Kangxi radicals
+    (0x3000, 0x303F),  # CJK symbols and punctuation
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3100, 0x31FF),  # Bopomofo, Hangul compatibility jamo, CJK strokes, kana extensions
+    (0x3400, 0x4DBF),  # CJK Unified Ideographs Extension A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
+    (0xA000, 0xA4CF),  # Yi
+    (0xA960, 0xA97F),  # Hangul Jamo Extended-A
+    (0xAC00, 0xD7FF),  # Hangul syllables, Hangul Jamo Extended-B
+    (0xF900, 0xFAFF),  # CJK Compatibility Ideographs
+    (0xFF00, 0xFFEF),  # half-width and full-width forms
+    (0x20000, 0x3FFFF),  # CJK Unified Ideographs Extensions B and later
+)
 # Below this many characters, leading/trailing silence and spelled-out numbers or
 # abbreviations dominate the audio length, so only the upper bound (truncation) is checked.
 MIN_CHARS_FOR_LOWER_RATE = 20
@@ -77,15 +94,37 @@ _HALF_LEN = 10  # interpolation filter half length, in input samples (resample_p
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def chars_per_s_band(language: str | None) -> tuple[float, float]:
-    """The plausible speaking-rate band for a language code ("en", "ja-JP", ...)."""
-    base = (language or "").lower().replace("_", "-").split("-")[0]
-    return DENSE_SCRIPT_CHARS_PER_S if base in _DENSE_SCRIPT_LANGUAGES else DEFAULT_CHARS_PER_S
-
-
 def text_chars(text: str) -> int:
     """Characters counted for the speaking rate: whitespace runs count as one space."""
     return len(" ".join(text.split()))
+
+
+def dense_chars(text: str) -> int:
+    """Characters of ``text`` in a dense script (Han, kana, Hangul, Yi; see _DENSE_BLOCKS)."""
+    return sum(any(a <= ord(ch) <= b for a, b in _DENSE_BLOCKS) for ch in text)
+
+
+def chars_per_s_band(text: str, speed: float = 1.0) -> tuple[float, float]:
+    """The plausible speaking-rate band of ``text`` spoken at ``speed``, characters per
+    second counted as :func:`text_chars` counts them.
+
+    Each character takes its script's time: a dense-script one (:func:`dense_chars`)
+    that of DENSE_SCRIPT_CHARS_PER_S, any other (Latin, Cyrillic, Arabic, spaces and
+    punctuation...) that of DEFAULT_CHARS_PER_S; each bound is the characters over
+    their summed time, so a mixed text gets a band between the two. ``speed`` scales it:
+    at 0.5 the engine speaks half as many characters per second.
+    """
+    if not math.isfinite(speed) or speed <= 0:
+        raise ValueError(f"speed must be a positive number, got {speed}")
+    counted = " ".join(text.split())
+    dense = dense_chars(counted)
+    other = len(counted) - dense
+    if not counted:
+        low, high = DEFAULT_CHARS_PER_S
+    else:
+        low = len(counted) / (other / DEFAULT_CHARS_PER_S[0] + dense / DENSE_SCRIPT_CHARS_PER_S[0])
+        high = len(counted) / (other / DEFAULT_CHARS_PER_S[1] + dense / DENSE_SCRIPT_CHARS_PER_S[1])
+    return low * speed, high * speed
 
 
 def _as_mono(audio: Any) -> FloatArray:
@@ -275,7 +314,7 @@ class AudioReport:
         return not self.problems
 
     def as_metrics(self) -> dict[str, float | None]:
-        """The per-trial series of results.SERIES that audio checks own."""
+        """The per-trial series (results.metrics) that audio checks own."""
         return {
             "lufs": self.lufs,
             "true_peak_dbtp": self.true_peak_dbtp,
@@ -290,16 +329,16 @@ def check(
     audio: Any,
     sr: int,
     text: str | None = None,
-    expected_chars_per_s: tuple[float, float] = DEFAULT_CHARS_PER_S,
+    expected_chars_per_s: tuple[float, float] | None = None,
     *,
     max_clipping_fraction: float = MAX_CLIPPING_FRACTION,
     max_silence_ratio: float = MAX_SILENCE_RATIO,
 ) -> AudioReport:
     """Measure one trial's audio and list every reason it is not usable speech.
 
-    ``expected_chars_per_s`` is the speaking-rate band at the requested speed (scale it
-    with the speed; :func:`chars_per_s_band` gives one per language). The upper bound
-    is always checked; the lower bound only for texts of at least
+    ``expected_chars_per_s`` is the speaking-rate band at the requested speed; None:
+    :func:`chars_per_s_band` of ``text`` at speed 1.0 (pass it the speed otherwise).
+    The upper bound is always checked; the lower bound only for texts of at least
     ``MIN_CHARS_FOR_LOWER_RATE`` characters.
     """
     _check_rate(sr)
@@ -372,7 +411,8 @@ def check(
             notes.append("speaking rate not checked: the text is empty")
         else:
             chars_per_s = nchars / seconds
-            problems.extend(_rate_problems(nchars, seconds, chars_per_s, expected_chars_per_s))
+            band = expected_chars_per_s or chars_per_s_band(text or "")
+            problems.extend(_rate_problems(nchars, seconds, chars_per_s, band))
             if nchars < MIN_CHARS_FOR_LOWER_RATE:
                 notes.append(
                     f"speaking rate lower bound not checked: {nchars} characters "
@@ -405,9 +445,9 @@ def _rate_problems(
     low, high = band
     said = f"{nchars} characters in {seconds:.2f} s of audio = {rate:.1f} chars/s"
     if rate > high:
-        return [f"speaking rate too fast: {said} > {high:g} (truncated audio?)"]
+        return [f"speaking rate too fast: {said} > {high:.3g} (truncated audio?)"]
     if rate < low and nchars >= MIN_CHARS_FOR_LOWER_RATE:
-        return [f"speaking rate too slow: {said} < {low:g} (runaway generation?)"]
+        return [f"speaking rate too slow: {said} < {low:.3g} (runaway generation?)"]
     return []
 
 

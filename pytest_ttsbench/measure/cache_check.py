@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from pytest_ttsbench.results.measurement import Measurement
     from pytest_ttsbench.results.model import BenchResult, Trial
 
     Audio = np.ndarray[Any, np.dtype[np.float32]]
@@ -243,19 +244,19 @@ class TrialRunner(Protocol):
 
     def one(self, produce: Produce, index: int, kind: str) -> tuple[Trial, Audio | None]: ...
 
-    def finish(self, result: BenchResult) -> None: ...
+    def finish(self, run: Measurement) -> Measurement: ...
 
 
 def run(
     trials: TrialRunner,
-    result: BenchResult,
+    measurement: Measurement,
     text: str,
     pairs: int,
     max_speedup: float,
-    audio: list[Audio] | None = None,
-) -> BenchResult:
+) -> Measurement:
     """The measured part of the check, after the cold trial and the warm-ups: the
-    interleaved trials with the RSS sampler running, then the result's summaries.
+    interleaved trials with the RSS sampler running; the repeats' audio goes to
+    ``measurement.clips`` by trial index.
     ``pairs`` below :data:`MIN_REPEATS` is raised to it: fewer could never fail."""
     pairs = max(pairs, MIN_REPEATS)
     rss: list[float] = []
@@ -266,24 +267,23 @@ def run(
             return None  # a crashed or hung engine gets no more trials
         produce = trials.produce if kind == REPEATED else trials.producer(text)
         trial, whole = trials.one(produce, index, kind)
-        result.trials.append(trial)
+        measurement.trials.append(trial)
         rss.append(memory.rss_mb())
         if trial.error:
             errors.append(trial.error)
+        if kind == REPEATED and whole is not None:
+            measurement.clips[trial.index] = whole
         if not trial.valid:
             return None
-        if kind == REPEATED and whole is not None and audio is not None:
-            audio.append(whole)
         rtf = trial.metrics.get("rtf")
         return None if rtf is None else float(rtf)
 
     with memory.RssSampler() as sampler:
         check = interleave(text, pairs, one)
-    result.cache_check = check
-    memory.record(result, sampler, rss)
-    trials.finish(result)
+    measurement.shape = check
+    measurement.memory = memory.usage(sampler, rss, measurement.trials)
+    trials.finish(measurement)
     note = cache_note(check, max_speedup)
     if note:
-        result.notes.append(note)
-    result.summarize()
-    return result
+        measurement.note(note)
+    return measurement

@@ -15,12 +15,12 @@ import time measured is the engine's own.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,7 @@ def engine_path(spec: EngineSpec) -> str | None:
     return f"{module}:{spec.engine.__qualname__}"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ColdStartJob:
     """What a fresh process needs to build the engine and run one trial."""
 
@@ -79,7 +79,7 @@ class ColdStartJob:
         opts = self.request.opts
         return {
             "engine": self.engine,
-            "target": self.target.as_dict(),
+            "target": dataclasses.asdict(self.target),
             "weights": None
             if self.weights is None
             else {
@@ -103,7 +103,7 @@ class ColdStartJob:
         }
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ChildRun:
     """One fresh process, seen from the parent: where its time went, and its trial."""
 
@@ -169,7 +169,7 @@ def child(data: dict[str, Any]) -> dict[str, Any]:
     cls: type[Engine] = getattr(importlib.import_module(module_name), attr)
     imported = time.perf_counter_ns()
     t = data["target"]
-    target = Target(t["model"], t["backend"], t["device"], t["variant"], t["default_variant"])
+    target = Target(**t)
     w = data["weights"]
     weights = (
         WeightsLookup.not_needed()

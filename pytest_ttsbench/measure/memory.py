@@ -1,7 +1,6 @@
 """Process RSS sampling and accelerator peak memory. Pure: no pytest, no engines.
 
-Units: ``*_mb`` is MiB (2**20 bytes), as ``hardware.py``'s ``memory_mb``;
-accelerator helpers return bytes.
+Units: ``*_mb`` is MiB (2**20 bytes), as ``hardware.py``'s ``memory_mb``.
 
 - Peak RSS: the largest RSS seen by :class:`RssSampler`, a daemon thread that reads
   this process's resident set every ``interval_s`` (10 ms by default), plus the readings
@@ -11,10 +10,9 @@ accelerator helpers return bytes.
   (:func:`growth`). Negative growth is real (memory was returned) and kept as is.
 - Leak slope: the least-squares slope of RSS over iteration index
   (:func:`slope_mb_per_iter`).
-- Accelerator peak: what the framework counts itself (torch CUDA caching allocator,
-  MLX allocator), reset before and read after the measured region. ``None`` wherever
-  the framework is not loaded or does not expose a peak: never a 0 that pretends.
-  These helpers never import torch or mlx unless told to (``import_module=True``).
+- Accelerator peak: what the framework counts itself, as the engine reports it
+  (``Engine.peak_memory_bytes``; the PyTorch and MLX adapters read it with
+  ``engines/device_memory.py``), reset before and read after each measured trial.
 
 Sampler cost: a reading is one ``pread`` of ``/proc/self/statm`` on Linux (~0.6 us;
 psutil's ``memory_info().rss`` elsewhere, ~6 us, the same number). The sampler thread
@@ -29,23 +27,24 @@ for up to ``sys.getswitchinterval()`` (5 ms) at a time and stretches the interva
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psutil
 
 from pytest_ttsbench.results.details import RssSamplerStats, RssTrace
+from pytest_ttsbench.results.measurement import MemoryUse
+from pytest_ttsbench.results.serialize import to_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from types import ModuleType, TracebackType
+    from types import TracebackType
 
-    from pytest_ttsbench.results.model import BenchResult
+    from pytest_ttsbench.results.trial import Trial
 
 MIB = 2**20
 # 10 ms, the coarsest the design allows: measured on a 2-core VM against Kokoro ONNX,
@@ -275,7 +274,8 @@ class RssSampler:
         )
 
     def as_dict(self) -> dict[str, float | int | None]:
-        return self.stats().as_dict()
+        stats: dict[str, float | int | None] = to_json(self.stats())
+        return stats
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -311,92 +311,18 @@ def slope_mb_per_iter(readings: Sequence[float]) -> float | None:
     return sxy / sxx
 
 
-# ---- accelerators --------------------------------------------------------------------
-def _loaded(name: str, import_module: bool) -> ModuleType | None:
-    """The module if already imported (or importable when asked), else None."""
-    module = sys.modules.get(name)
-    if module is not None or not import_module:
-        return module
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _torch_cuda(import_module: bool) -> Any | None:
-    """torch.cuda when CUDA is available *and* initialized (else nothing is on it)."""
-    torch = _loaded("torch", import_module)
-    cuda = getattr(torch, "cuda", None)
-    if cuda is None:
-        return None
-    try:
-        if not cuda.is_available() or not cuda.is_initialized():
-            return None
-    except Exception:  # a broken driver must not break the benchmark
-        return None
-    return cuda
-
-
-def torch_cuda_reset_peak(device_index: int | None = None, *, import_module: bool = False) -> bool:
-    """Reset torch's CUDA peak-memory counters; True if there was one to reset.
-
-    False when torch is not imported, CUDA is unavailable, or not initialized yet (no
-    CUDA memory exists, so the peak starts at 0 anyway when it initializes).
-    """
-    cuda = _torch_cuda(import_module)
-    if cuda is None:
-        return False
-    cuda.reset_peak_memory_stats(device_index)
-    return True
-
-
-def torch_cuda_peak_bytes(
-    device_index: int | None = None, *, reserved: bool = False, import_module: bool = False
-) -> int | None:
-    """Peak CUDA memory torch allocated (``reserved=True``: held by its caching
-    allocator) since the last reset, in bytes; None when CUDA is not in use."""
-    cuda = _torch_cuda(import_module)
-    if cuda is None:
-        return None
-    fn = cuda.max_memory_reserved if reserved else cuda.max_memory_allocated
-    return int(fn(device_index))
-
-
-def _mlx_fn(name: str, import_module: bool) -> Callable[..., Any] | None:
-    """mx.<name> (mlx >= 0.24) or mx.metal.<name> (older mlx), whichever exists."""
-    mx = _loaded("mlx.core", import_module)
-    if mx is None:
-        return None
-    for owner in (mx, getattr(mx, "metal", None)):
-        fn = getattr(owner, name, None)
-        if callable(fn):
-            found: Callable[..., Any] = fn
-            return found
-    return None
-
-
-def mlx_reset_peak(*, import_module: bool = False) -> bool:
-    """Reset MLX's peak-memory counter; True if mlx is loaded and exposes one."""
-    fn = _mlx_fn("reset_peak_memory", import_module)
-    if fn is None:
-        return False
-    fn()
-    return True
-
-
-def mlx_peak_bytes(*, import_module: bool = False) -> int | None:
-    """MLX's peak allocator memory since the last reset, in bytes; None if not exposed."""
-    fn = _mlx_fn("get_peak_memory", import_module)
-    if fn is None:
-        return None
-    return int(fn())
-
-
-def record(result: BenchResult, sampler: RssSampler, rss_after_trials_mb: list[float]) -> None:
-    """Put what the sampler and the per-trial readings saw on the result."""
-    result.peak_rss_mb = sampler.peak_mb
-    result.rss_growth_mb = growth(rss_after_trials_mb)
-    result.rss_slope_mb = slope_mb_per_iter(rss_after_trials_mb)
-    peaks = [t.accel_peak_mb for t in result.measured if t.accel_peak_mb is not None]
-    result.accel_peak_mb = max(peaks) if peaks else None
-    result.rss = RssTrace(sampler=sampler.stats(), after_trials_mb=rss_after_trials_mb)
+def usage(
+    sampler: RssSampler, rss_after_trials_mb: list[float], trials: Sequence[Trial]
+) -> MemoryUse:
+    """What the sampler, the per-trial readings and the measured trials' accelerator
+    peaks saw."""
+    peaks = [
+        t.accel_peak_mb for t in trials if t.kind == "measured" and t.accel_peak_mb is not None
+    ]
+    return MemoryUse(
+        peak_rss_mb=sampler.peak_mb,
+        rss_growth_mb=growth(rss_after_trials_mb),
+        rss_slope_mb=slope_mb_per_iter(rss_after_trials_mb),
+        accel_peak_mb=max(peaks) if peaks else None,
+        rss=RssTrace(sampler=sampler.stats(), after_trials_mb=rss_after_trials_mb),
+    )

@@ -33,7 +33,7 @@ def precise_enough(latencies_ms: Sequence[float], precision: float) -> bool:
     return median > 0 and (high - low) / 2 / median <= precision
 
 
-def plan_trials(
+def run_planned(
     plan: TrialPlan,
     done_valid_latencies: Callable[[], list[float]],
     run_one: Callable[[int], None],

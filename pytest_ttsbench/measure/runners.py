@@ -2,12 +2,14 @@
 fresh processes, and the cache check. Pure: no pytest.
 
 A runner takes a loaded engine (anything shaped like :class:`EngineSlot`), the resolved
-:class:`~pytest_ttsbench.measure.request.BenchRequest`, a result whose header the caller
-filled (target, test, prompt, versions, ...) and the settings it needs; it runs the
-trials, fills the result and returns it. What the engine cannot do raises
+:class:`~pytest_ttsbench.measure.request.BenchRequest` and the settings it needs; it runs
+the trials and returns a :class:`~pytest_ttsbench.results.measurement.Measurement`: the
+trials plus the typed detail of its shape, from which the caller builds the frozen
+result once, and each measured trial's audio by its index (``Measurement.clips``), which
+the caller scores and saves after the run. What the engine cannot do raises
 :class:`~pytest_ttsbench.measure.request.Unsupported`; an engine that hung raises
 :class:`~pytest_ttsbench.measure.request.EngineBroken`. Invalid trials stay in the
-result (:func:`invalid_trials` says which) and never enter the statistics.
+measurement (:func:`invalid_trials` says which) and never enter the statistics.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_ttsbench.measure import coldstart, load, memory
 from pytest_ttsbench.measure.engine_thread import ContentionWatch, TrialHung
-from pytest_ttsbench.measure.planning import TrialPlan, plan_trials
+from pytest_ttsbench.measure.planning import TrialPlan, run_planned
 from pytest_ttsbench.measure.request import EngineBroken, Unsupported, require_thread_safe
 from pytest_ttsbench.measure.stamps import capture, producer
 from pytest_ttsbench.measure.trial import build_trial, collect_garbage, failed_trial
-from pytest_ttsbench.results.details import (
-    ColdStartRuns,
-    LoadSummary,
-    merge_warnings,
-)
+from pytest_ttsbench.results.details import ColdStartRuns, LoadSummary, merge_warnings
+from pytest_ttsbench.results.measurement import ColdStart, LoadRun, Measurement
+from pytest_ttsbench.results.metrics import TTFA_MS
+from pytest_ttsbench.settings import default
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -83,8 +84,8 @@ class RunSpec:
     """The settings a runner needs: warm-ups, the trial timeout, how many trials, and
     whom to tell as each trial ends (called on the runner's thread, after the trial)."""
 
-    warmup: int = 1
-    trial_timeout_s: float = 300.0
+    warmup: int = default("warmup")
+    trial_timeout_s: float = default("trial_timeout_s")
     plan: TrialPlan = field(default_factory=TrialPlan)
     progress: Callable[[Progress], None] | None = None
 
@@ -109,6 +110,10 @@ class LoadSpec:
         if self.load_factor:
             return {"arrival": "poisson", "load": self.load_factor}
         return {"concurrency": self.concurrency}
+
+
+# a trial asked of an engine that an earlier hang abandoned (the hang said so already)
+HUNG_EARLIER = "an earlier call on this engine hung"
 
 
 def ensure_usable(slot: EngineSlot) -> None:
@@ -152,18 +157,17 @@ class _Trials:
         target, prompt = self.slot.target.id, self.request.prompt.name
         self.spec.progress(_progress(target, prompt, trial, planned, self.latencies))
 
-    def finish(self, result: BenchResult) -> None:
+    def finish(self, run: Measurement) -> Measurement:
         """What the run leaves besides trials: the engine's warnings since the last
         result took them (the load's, on the target's first result), and contention."""
-        result.warnings = merge_warnings(result.warnings, self.slot.thread.warnings.drain())
+        run.warnings = merge_warnings(run.warnings, self.slot.thread.warnings.drain())
         for thread in self.watch.contended():
-            note = (
+            run.note(
                 f"measured while an abandoned engine thread of {thread.name} was still "
                 f"running (it hung at {thread.hung_at or 'an unknown place'}): "
                 "timings may read high"
             )
-            if note not in result.notes:
-                result.notes.append(note)
+        return run
 
     def _attempt(self, produce: Produce, index: int, kind: str) -> tuple[Trial, Audio | None]:
         """One trial: stamps, metrics, audio checks, accelerator peak, stage times."""
@@ -183,72 +187,71 @@ class _Trials:
             trial.accel_peak_mb = None if peak is None else peak / 2**20
             trial.stages = slot.thread.call(engine.stage_seconds, HOUSEKEEPING_S)
         except TrialHung as exc:
-            slot.broken = (
-                f"{kind} trial {index} hung: {exc} (--tts-trial-timeout); the engine was abandoned"
-            )
-            return self.failed(index, kind, slot.broken), None
+            if slot.broken is None:  # this call hung: said once, here
+                slot.broken = (
+                    f"{kind} trial {index} hung: {exc} (--tts-trial-timeout); "
+                    "the engine was abandoned"
+                )
+                return self.failed(index, kind, slot.broken), None
+            return self.failed(index, kind, f"{kind} trial {index} not run: {HUNG_EARLIER}"), None
         except Exception as exc:
             return self.failed(index, kind, f"{type(exc).__name__}: {exc}"), None
         return trial, whole
 
-    def begin(self, result: BenchResult) -> None:
-        """The target's cold trial if it has none yet; then the warm-ups."""
+    def begin(self) -> Measurement:
+        """The target's cold trial if it has none yet (only the measurement of the test
+        that ran it holds it; every one of the target's results reads its numbers);
+        then the warm-ups."""
         ensure_usable(self.slot)
         slot = self.slot
+        run = Measurement(warmup=self.spec.warmup)
         if slot.cold is None:
             slot.cold, _ = self.one(self.produce, 0, "cold")
             slot.cold_prompt = self.request.prompt.name
-            result.trials.append(slot.cold)  # only in the result of the test that ran it
-        if slot.cold.valid:
-            result.cold_ttfa_ms = slot.cold.metrics.get("ttfa_ms")
-            result.cold_latency_ms = slot.cold.metrics.get("latency_ms")
-        result.cold_prompt = slot.cold_prompt
-        result.warmup = self.spec.warmup
+            run.trials.append(slot.cold)
+        run.cold = slot.cold
+        run.cold_prompt = slot.cold_prompt
         for i in range(self.spec.warmup):
+            if slot.broken:  # the cold trial hung: the engine runs nothing more
+                break
             trial, _ = self.one(self.produce, i, "warmup")
-            result.trials.append(trial)
+            run.trials.append(trial)
+        return run
 
-    def measure(self, result: BenchResult, audio: list[Audio] | None) -> None:
-        """Measured trials as planned, with the RSS sampler running."""
+    def measure(self, run: Measurement) -> Measurement:
+        """Measured trials as planned, with the RSS sampler running; their audio goes to
+        ``run.clips``."""
         rss: list[float] = []
         errors: list[Trial] = []
 
         def run_one(i: int) -> None:
-            if errors:
+            if errors or self.slot.broken:
                 return  # a crashed or hung engine gets no more trials
             trial, whole = self.one(self.produce, i, "measured")
-            result.trials.append(trial)
+            run.trials.append(trial)
             rss.append(memory.rss_mb())
             if trial.error:
                 errors.append(trial)
-            elif whole is not None and audio is not None:
-                audio.append(whole)
+            elif whole is not None:
+                run.clips[trial.index] = whole
 
         with memory.RssSampler() as sampler:
-            plan_trials(self.spec.plan, lambda: result.series("latency_ms"), run_one)
-        memory.record(result, sampler, rss)
-        self.finish(result)
+            run_planned(self.spec.plan, lambda: list(self.latencies), run_one)
+        run.memory = memory.usage(sampler, rss, run.trials)
+        return self.finish(run)
 
 
 # ---- the shapes ------------------------------------------------------------------------
-def single_prompt(
-    slot: EngineSlot,
-    request: BenchRequest,
-    result: BenchResult,
-    spec: RunSpec,
-    audio: list[Audio] | None = None,
-) -> BenchResult:
+def single_prompt(slot: EngineSlot, request: BenchRequest, spec: RunSpec) -> Measurement:
     """Cold trial (once per target), warm-ups, then the planned measured trials.
-    The measured trials' audio goes to ``audio`` when given."""
+    The measured trials' audio goes to ``clips`` by trial index."""
     trials = _Trials(slot, request, spec)
-    trials.begin(result)
-    trials.measure(result, audio)
-    return result
+    return trials.measure(trials.begin())
 
 
 def concurrent(
-    slot: EngineSlot, request: BenchRequest, result: BenchResult, spec: RunSpec, shape: LoadSpec
-) -> BenchResult:
+    slot: EngineSlot, request: BenchRequest, spec: RunSpec, shape: LoadSpec
+) -> Measurement:
     """Requests from several threads against this one loaded engine.
 
     Latency counts from each request's scheduled start; issue lag is reported apart.
@@ -256,12 +259,12 @@ def concurrent(
     """
     require_thread_safe(slot.engine.capabilities, slot.target.id)
     trials = _Trials(slot, request, spec)
-    trials.begin(result)
+    run = trials.begin()
     try:
         # The load's threads call the engine directly, not through its EngineThread:
         # this thread, waiting on them, holds the one context that counts their warnings.
         with slot.thread.catching("synthesis"):
-            done = _load(trials, result, shape)
+            done = _load(trials, shape)
     except TrialHung as exc:
         slot.broken = f"concurrent requests hung: {exc}; the engine was abandoned"
         raise EngineBroken(f"{slot.target.id}: {slot.broken}") from None
@@ -270,7 +273,7 @@ def concurrent(
         if req.captured is None:
             trial = trials.failed(req.index, "measured", req.error or "no audio")
         else:
-            trial, _ = build_trial(
+            trial, whole = build_trial(
                 req.captured,
                 index=req.index,
                 kind="measured",
@@ -278,28 +281,30 @@ def concurrent(
                 text=request.prompt.text,
             )
             trial.metrics["issue_lag_ms"] = req.issue_lag_ms
-        result.trials.append(trial)
+            run.clips[trial.index] = whole
+        run.trials.append(trial)
         trials.report(trial, planned=shape.count)
-    result.load = done.summary
+    run.shape = LoadRun(done.summary, done.arrival_rate_hz)
     if done.summary.serialized:
-        result.notes.append(
+        run.note(
             f"requests did not run in parallel: throughput x{done.summary.speedup:.2f} of one "
             "request at a time (the engine or the hardware serializes them)"
         )
-    trials.finish(result)
-    return result
+    return trials.finish(run)
 
 
 @dataclass(frozen=True)
 class _LoadRun:
     requests: list[load.Request]
     summary: LoadSummary
+    arrival_rate_hz: float | None  # open loop: the Poisson rate
 
 
-def _load(trials: _Trials, result: BenchResult, shape: LoadSpec) -> _LoadRun:
+def _load(trials: _Trials, shape: LoadSpec) -> _LoadRun:
     """One request at a time first (the throughput to compare with), then the load."""
     produce, count = trials.produce, shape.count
     sample_rate = trials.slot.engine.sample_rate
+    rate: float | None = None
     timeout = trials.spec.trial_timeout_s * count
     solo = load.closed_loop(produce, 1, 2, timeout)
     _, _, solo_rate = load.throughput(solo, sample_rate)
@@ -309,11 +314,11 @@ def _load(trials: _Trials, result: BenchResult, shape: LoadSpec) -> _LoadRun:
         )
         rate = shape.load_factor / solo_latency if solo_latency > 0 else 1.0
         done = load.open_loop(produce, load.poisson_offsets(rate, count, shape.seed), timeout)
-        result.arrival_rate_hz = rate
     else:
         done = load.closed_loop(produce, shape.concurrency, count, timeout)
     parallel = bool(shape.load_factor) or shape.concurrency > 1
-    return _LoadRun(done, load.summarize(done, sample_rate, solo_rate, parallel=parallel))
+    summary = load.summarize(done, sample_rate, solo_rate, parallel=parallel)
+    return _LoadRun(done, summary, rate)
 
 
 def importable_engine(spec: EngineSpec, target_id: str) -> str:
@@ -329,77 +334,78 @@ def importable_engine(spec: EngineSpec, target_id: str) -> str:
 
 def cold_start(
     job: coldstart.ColdStartJob,
-    result: BenchResult,
     runs: int,
     timeout_s: float,
     sample_rate: int,
     progress: Callable[[Progress], None] | None = None,
-) -> BenchResult:
+) -> Measurement:
     """Import, load and first synthesis in a fresh process, ``runs`` times; the audio
     checks run here, on the audio each process sent back. ``sample_rate`` labels a run
     that failed (the engine loaded in this process). ``progress`` hears of each run."""
-    result.warmup = 0
+    run = Measurement(warmup=0)
     done: list[coldstart.ChildRun] = []
     latencies: list[float] = []
+    target_id, prompt = job.target.id, job.request.prompt.name
 
     def tell(trial: Trial) -> None:
+        run.trials.append(trial)
         latencies.extend(_valid_latency(trial))
         if progress is not None:
-            progress(_progress(result.target.id, result.prompt, trial, runs, latencies))
+            progress(_progress(target_id, prompt, trial, runs, latencies))
 
     for i in range(runs):
         try:
             child = coldstart.run(job, timeout_s)
         except coldstart.ColdStartError as exc:
-            result.trials.append(failed_trial(i, "measured", sample_rate, str(exc)))
-            tell(result.trials[-1])
+            tell(failed_trial(i, "measured", sample_rate, str(exc)))
             break
         done.append(child)
-        trial, _ = build_trial(
+        trial, whole = build_trial(
             child.captured,
             index=i,
             kind="measured",
             sample_rate=child.sample_rate,
             text=job.request.prompt.text,
         )
-        result.trials.append(trial)
+        run.clips[trial.index] = whole
         tell(trial)
-    if done:
-        result.load_s = statistics.median(r.load_s for r in done)
-        ttfas = [t.metrics.get("ttfa_ms") for t in result.valid_trials]
-        found = [v for v in ttfas if v is not None]
-        result.cold_ttfa_ms = statistics.median(found) if found else None
-    result.cold_start = ColdStartRuns(
+    ttfas = [t.metrics.get(TTFA_MS) for t in run.trials if t.valid]
+    found = [v for v in ttfas if v is not None]
+    runs_seen = ColdStartRuns(
         interpreter_s=[r.interpreter_s for r in done],
         import_s=[r.import_s for r in done],
         load_s=[r.load_s for r in done],
         spawn_to_first_audio_ms=[r.spawn_to_first_audio_ms for r in done],
         wall_s=[r.wall_s for r in done],
     )
-    return result
+    run.shape = ColdStart(
+        runs_seen,
+        load_s=statistics.median(r.load_s for r in done) if done else None,
+        ttfa_ms=statistics.median(found) if found else None,
+    )
+    return run
 
 
 def cache_check(
     slot: EngineSlot,
     request: BenchRequest,
-    result: BenchResult,
     spec: RunSpec,
-    audio: list[Audio] | None = None,
     max_speedup: float | None = None,
-) -> BenchResult:
+) -> Measurement:
     """Repeated versus unique text: ``spec.plan.trials`` measured repeats of the prompt
     and as many unique texts of the same length (kept for the trace, not in the
     statistics), interleaved; :mod:`~pytest_ttsbench.measure.cache_check` says how and
-    :func:`caching_message` judges. At least one warm-up runs the repeated prompt first."""
+    judges. At least one warm-up runs the repeated prompt first. The repeats' audio
+    goes to ``clips`` by trial index."""
     from dataclasses import replace
 
     from pytest_ttsbench.measure import cache_check as check  # the check's own module
 
     trials = _Trials(slot, request, replace(spec, warmup=max(1, spec.warmup)))
-    trials.begin(result)
+    run = trials.begin()
     threshold = check.DEFAULT_MAX_SPEEDUP if max_speedup is None else max_speedup
     text, pairs = request.prompt.text, spec.plan.trials
-    return check.run(trials, result, text, pairs, threshold, audio)
+    return check.run(trials, run, text, pairs, threshold)
 
 
 # ---- progress ---------------------------------------------------------------------------
@@ -427,21 +433,20 @@ def _progress(
 
 
 # ---- verdicts of the runs themselves ---------------------------------------------------
+def _said(trial: Trial) -> str:
+    """What went wrong with a trial, named once: ``cold trial 0 hung: ...``."""
+    label = f"{trial.kind} trial {trial.index}"
+    text = trial.error or "; ".join(trial.problems)
+    return text if text.startswith(f"{label} ") else f"{label}: {text}"
+
+
 def invalid_trials(result: BenchResult) -> str | None:
     """The failure message for trials that crashed, hung or gave invalid audio."""
     bad = [t for t in result.trials if t.kind != "warmup" and not t.valid]
     if not bad:
         return None
-    lines = [f"  {t.kind} trial {t.index}: " + (t.error or "; ".join(t.problems)) for t in bad]
+    lines = [f"  {_said(t)}" for t in bad]
     return (
         f"{result.target.id} [{result.prompt}]: "
         f"{len(bad)} trial(s) invalid, left out of the statistics:\n" + "\n".join(lines)
     )
-
-
-def caching_message(result: BenchResult, max_speedup: float) -> str | None:
-    """The failure message when repeated prompts ran significantly more than
-    ``max_speedup`` faster (:func:`~pytest_ttsbench.measure.cache_check.caching_message`)."""
-    from pytest_ttsbench.measure.cache_check import caching_message as message
-
-    return message(result, max_speedup)

@@ -112,14 +112,23 @@ def trial_metrics(
 
 
 def build_trial(
-    captured: Chunked, *, index: int, kind: str, sample_rate: int, text: str | None
+    captured: Chunked,
+    *,
+    index: int,
+    kind: str,
+    sample_rate: int,
+    text: str | None,
+    speed: float = 1.0,
 ) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]]]:
-    """Metrics and audio checks for a captured trial. Invalid audio -> ``problems``."""
+    """Metrics and audio checks for a captured trial. Invalid audio -> ``problems``.
+    ``speed`` is the speed the engine was asked for: the speaking-rate band scales with
+    it, as it follows the script of ``text`` (:func:`audio.chars_per_s_band`)."""
     samples = [len(c) for c in captured.chunks]
     audible = [audio.is_audible(c, sample_rate) for c in captured.chunks]
     whole = np.concatenate(captured.chunks) if captured.chunks else np.zeros(0, dtype=np.float32)
     metrics = trial_metrics(captured.chunk_ns, samples, audible, sample_rate)
-    report = audio.check(whole, sample_rate, text)
+    band = audio.chars_per_s_band(text, speed) if text is not None else None
+    report = audio.check(whole, sample_rate, text, band)
     metrics.update(report.as_metrics())
     problems = list(report.problems)
     if not captured.chunks:

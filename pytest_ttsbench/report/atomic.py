@@ -8,11 +8,15 @@ one, and two sessions that update the same doc take turns (``<file>.lock``).
   is removed by the next write of the same file.
 - :func:`claim_path` creates a new file name exclusively, so concurrent sessions that
   want the same name each get their own.
+- A file whose mode has no write bit (0444: its owner made it read-only) is never
+  replaced, even where the rights would allow it (root): :func:`read_only` tells, and
+  :func:`atomic_write_bytes` refuses with PermissionError.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -36,6 +40,17 @@ def write_target(path: Path) -> Path:
     """The file a write of ``path`` replaces: a symlink's final target, else ``path``."""
     path = Path(path)
     return path.resolve() if path.is_symlink() else path
+
+
+def read_only(path: Path) -> bool:
+    """Whether the file a write of ``path`` replaces exists with no write bit in its
+    mode: read-only by its owner's intent, whatever this process may do (root can
+    replace it, so no access check tells)."""
+    try:
+        mode = write_target(Path(path)).stat().st_mode
+    except OSError:
+        return False
+    return mode & 0o222 == 0
 
 
 def lock_path(path: Path) -> Path:
@@ -142,7 +157,8 @@ def _fsync_dir(folder: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to a temp file in the same folder, then ``os.replace`` it over
     ``path`` (over a symlink's target: the link stays). On any error the temp file is
-    removed and ``path`` is as it was. Returns ``path``.
+    removed and ``path`` is as it was. Returns ``path``. A read-only file (no write bit)
+    is a PermissionError, not replaced.
     """
     given = Path(path)
     path = write_target(given)
@@ -153,6 +169,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
         mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    if mode is not None and mode & 0o222 == 0:
+        raise PermissionError(errno.EACCES, f"read-only (mode {mode & 0o777:04o})", str(path))
     while True:
         tmp = folder / _temp_name(path.name)
         try:

@@ -10,9 +10,12 @@ section per suite, and their histories. Which result goes where is
 
 - Writes are atomic (temp file + rename) and locked (``<doc>.lock``): the doc is read
   again under the lock, so concurrent sessions each land their rows.
-- When the doc cannot be updated without guessing (damaged markers), or its lock cannot
-  be had in time, it stays untouched and the rows go to a side file next to it,
-  ``<doc>.ttsbench-pending.md``; the outcome says so (``ok`` False).
+- When the doc cannot be updated without guessing (damaged markers), its lock cannot be
+  had in time, the user made it read-only (no write bit in its mode: root could still
+  replace it) or the file system refuses the write, it stays untouched and the rows go
+  to a side file next to it, ``<doc>.ttsbench-pending.md``; the outcome says so (``ok``
+  False). When the side file cannot be written either, :func:`upsert` raises OSError
+  and :func:`pending_text` gives the rows to keep elsewhere.
 - With ``plot``, a chart ``<doc stem>.svg`` of the table is written beside the doc and
   linked from the results block.
 """
@@ -26,7 +29,6 @@ from typing import TYPE_CHECKING
 
 from filelock import Timeout
 
-from pytest_ttsbench import __version__
 from pytest_ttsbench.report import table as tb
 from pytest_ttsbench.report.atomic import (
     DEFAULT_LOCK_TIMEOUT_S,
@@ -34,13 +36,17 @@ from pytest_ttsbench.report.atomic import (
     claim_path,
     lock_path,
     locked,
+    read_only,
     remove_stale_temps,
     write_target,
 )
-from pytest_ttsbench.report.doc_parse import UnsafeDoc, find_blocks, parse_table, split_lines
-from pytest_ttsbench.report.doc_update import DEFAULT_HISTORY, RowId, update_doc_text
+from pytest_ttsbench.report.doc_blocks import DocUpdate, Draft, RowId
+from pytest_ttsbench.report.doc_parse import UnsafeDoc
+from pytest_ttsbench.report.doc_update import update_doc_text
 from pytest_ttsbench.report.plot import PlotPoint, plot_available, write_plot_points
 from pytest_ttsbench.report.sections import HEADLINE_KEY, HEADLINE_PROMPT, RESULTS
+from pytest_ttsbench.settings import Settings
+from pytest_ttsbench.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -139,45 +145,28 @@ def _pending_header(doc: Path, reason: str) -> str:
 SIDE_LOCK_TIMEOUT_S = 10.0  # the side file's own lock: when busy too, a fresh side file
 
 
-def _write_side_file(
-    doc: Path,
-    entries: Sequence[tb.Entry],
-    reason: str,
-    history: int,
-    now: datetime,
-    lock_timeout: float,
-) -> tuple[Path, list[str]]:
-    side = side_file_path(doc)
+def pending_text(
+    doc: Path, results: Sequence[BenchResult], reason: str, *, history: int, now: datetime
+) -> str:
+    """A side file's text: the rows of ``results`` as a doc of their own, headed by why
+    ``doc`` was left untouched (for when no side file next to it can be written)."""
     header = _pending_header(doc, reason)
-    try:
-        with locked(side, min(lock_timeout, SIDE_LOCK_TIMEOUT_S)):
-            _, text = _read(side)
-            update = update_doc_text(text, entries, history=history, new_doc_header=header)
-            if update.text is not None:
-                atomic_write_bytes(side, update.text.encode("utf-8", "surrogateescape"))
-                return side, update.warnings
-    except Timeout:
-        pass
-    # the side file is damaged or busy too: a fresh one, never overwriting either
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    fresh = claim_path(doc.parent, f"{doc.stem}.ttsbench-pending-{stamp}", doc.suffix or ".md")
-    update = update_doc_text(None, entries, history=history, new_doc_header=header)
+    update = update_doc_text(
+        None, entries_for(results, now=now), history=history, new_doc_header=header
+    )
     if update.text is None:  # pragma: no cover - a new doc is always safe
         raise RuntimeError("could not render the pending rows")
-    atomic_write_bytes(fresh, update.text.encode("utf-8", "surrogateescape"))
-    return fresh, update.warnings
+    return update.text
 
 
 def plot_points(text: str) -> list[PlotPoint]:
     """The chart's data: the results table of a doc, as rendered (all keys, not only
     this run's)."""
-    lines = split_lines(text)
     try:
-        block = find_blocks(lines).get(RESULTS)
-        if block is None:
-            return []
-        table = parse_table(lines, block[0] + 1, block[1], RESULTS, HEADLINE_KEY)
+        table = Draft.read(text).table(RESULTS, RESULTS, HEADLINE_KEY)
     except UnsafeDoc:
+        return []
+    if table is None:
         return []
     points = []
     seen: set[tb.Key] = set()
@@ -212,7 +201,7 @@ def upsert(
     doc_path: Path,
     results: Sequence[BenchResult],
     *,
-    history: int = DEFAULT_HISTORY,
+    history: int = Settings.history,
     now: datetime | None = None,
     plugin_version: str = __version__,
     plot: bool = False,
@@ -221,10 +210,11 @@ def upsert(
     """Upsert ``results`` into the doc at ``doc_path`` (created when missing).
 
     ``now`` dates the rows (UTC); ``plot``: also write ``<doc stem>.svg`` and link it
-    (a warning, no error, without matplotlib). Raises OSError when the file system
-    refuses the write (the old doc is then intact). When the doc is damaged, or another
-    session holds its lock longer than ``lock_timeout`` seconds, the doc is left alone,
-    the rows go to a side file and the outcome is not ``ok``.
+    (a warning, no error, without matplotlib). When the doc is damaged, read-only, its
+    write fails, or another session holds its lock longer than ``lock_timeout`` seconds,
+    the doc is left alone, the rows go to a side file and the outcome is not ``ok``.
+    Raises OSError when neither the doc nor a side file beside it can be written (the
+    old doc is then intact).
     """
     return upsert_entries(
         doc_path,
@@ -240,7 +230,7 @@ def upsert_entries(
     doc_path: Path,
     entries: Sequence[tb.Entry],
     *,
-    history: int = DEFAULT_HISTORY,
+    history: int = Settings.history,
     plot: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
     now: datetime | None = None,
@@ -271,14 +261,47 @@ def _to_side_file(
     warnings: list[str],
 ) -> UpsertOutcome:
     """The doc cannot be updated: the rows go to a side file, and the outcome says so."""
-    side, side_warnings = _write_side_file(doc, entries, reason, history, now, lock_timeout)
+    side = side_file_path(doc)
+    header = _pending_header(doc, reason)
+    update: DocUpdate | None = None  # None: the side file was busy or read-only
+    try:
+        with locked(side, min(lock_timeout, SIDE_LOCK_TIMEOUT_S)):
+            if not read_only(side):  # one the user made read-only stays as it is
+                _, text = _read(side)
+                update = update_doc_text(text, entries, history=history, new_doc_header=header)
+                if update.text is not None:
+                    atomic_write_bytes(side, update.text.encode("utf-8", "surrogateescape"))
+    except Timeout:
+        pass
+    if update is None or update.text is None:
+        # the side file is damaged, busy or read-only too: a fresh one, never overwriting
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        side = claim_path(doc.parent, f"{doc.stem}.ttsbench-pending-{stamp}", doc.suffix or ".md")
+        update = update_doc_text(None, entries, history=history, new_doc_header=header)
+        if update.text is None:  # pragma: no cover - a new doc is always safe
+            raise RuntimeError("could not render the pending rows")
+        atomic_write_bytes(side, update.text.encode("utf-8", "surrogateescape"))
     return UpsertOutcome(
         doc,
         written=False,
         created=False,
         side_file=side,
         reason=reason,
-        warnings=warnings + [f"{side}: {w}" for w in side_warnings],
+        warnings=warnings + [f"{side}: {w}" for w in update.warnings],
+    )
+
+
+def _write_chart(points: Sequence[PlotPoint], svg: Path) -> str | None:
+    """Write the chart; None when written, else why not (a warning: the doc's table
+    holds its numbers)."""
+    try:
+        if write_plot_points(points, svg) is not None:
+            return None
+    except OSError as exc:
+        return f"no chart: {svg} could not be written: {exc}"
+    return (
+        "no chart: the headline table has no row with a TTFA or RTF value "
+        f"(only test_latency on the {HEADLINE_PROMPT!r} prompt feeds it)"
     )
 
 
@@ -306,17 +329,25 @@ def _upsert_locked(
         reason = update.unsafe or "unknown"
         return _to_side_file(doc, entries, reason, history, now, lock_timeout, warnings)
     new_text = update.text
-    if svg is not None and write_plot_points(plot_points(new_text), svg) is None:
-        warnings.append(
-            "no chart: the headline table has no row with a TTFA or RTF value "
-            f"(only test_latency on the {HEADLINE_PROMPT!r} prompt feeds it)"
-        )
-        svg = None
-        update = update_doc_text(text, entries, history=history)
-        new_text = update.text or new_text  # the same doc stays safe without the link
     new = new_text.encode("utf-8", "surrogateescape")
+    if new != data and read_only(doc):
+        mode = f"{write_target(doc).stat().st_mode & 0o777:04o}"
+        reason = f"it is read-only (mode {mode}): left as its owner set it"
+        return _to_side_file(doc, entries, reason, history, now, lock_timeout, warnings)
+    if svg is not None:
+        no_chart = _write_chart(plot_points(new_text), svg)
+        if no_chart is not None:
+            warnings.append(no_chart)
+            svg = None
+            update = update_doc_text(text, entries, history=history)
+            new_text = update.text or new_text  # the same doc stays safe without the link
+            new = new_text.encode("utf-8", "surrogateescape")
     if new != data:
-        atomic_write_bytes(doc, new)
+        try:
+            atomic_write_bytes(doc, new)
+        except OSError as exc:  # the old doc is intact: its rows go to the side file
+            reason = f"writing it failed: {exc}"
+            return _to_side_file(doc, entries, reason, history, now, lock_timeout, warnings)
     return UpsertOutcome(
         doc,
         written=new != data,

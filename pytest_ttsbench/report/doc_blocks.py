@@ -1,6 +1,7 @@
-"""Building blocks of a doc update: line edits that keep every other line's bytes, the
-managed blocks as new text, where new blocks go, rendering rows in a table's own column
-order, and the failure notes under a table. Pure: no I/O.
+"""Building blocks of a doc update: what an update decided (:class:`DocUpdate`), the doc
+being edited (:class:`Draft`: line edits that keep every other line's bytes, and new
+blocks where they go), rendering rows in a table's own column order, and the failure
+notes under a table. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report import columns as col
 from pytest_ttsbench.report import table as tb
-from pytest_ttsbench.report.doc_parse import is_blank, marker
+from pytest_ttsbench.report.doc_parse import (
+    Table,
+    dominant_eol,
+    find_blocks,
+    is_blank,
+    marker,
+    parse_table,
+    split_lines,
+)
 from pytest_ttsbench.report.sections import (
     HISTORY,
     HISTORY_BLOCK,
@@ -27,6 +36,27 @@ HISTORY_INTRO = (
     "Earlier values of updated rows, newest first (at most {n} per model, backend and hardware)."
 )
 SECTION_HISTORY_INTRO = "Earlier values of updated rows, newest first (at most {n} per row key)."
+
+RowId = tuple[str, tb.Key]  # (section label, key)
+
+
+@dataclass
+class DocUpdate:
+    """What :func:`~pytest_ttsbench.report.doc_update.update_doc_text` decided, noted as
+    it goes (the migration of an old doc first). ``text`` is None when the doc is unsafe."""
+
+    text: str | None
+    unsafe: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    added: list[RowId] = field(default_factory=list)
+    updated: list[RowId] = field(default_factory=list)
+    unchanged: list[RowId] = field(default_factory=list)
+    kept: list[RowId] = field(default_factory=list)  # failed runs beside a good row
+    moved_to_history: int = 0
+    pruned: int = 0
+    replaced_lines: list[int] = field(default_factory=list)  # 1-based, in the input text
+    removed_notes: list[int] = field(default_factory=list)  # 1-based: stale failure notes
+    migrated_lines: list[int] = field(default_factory=list)  # 1-based: rows moved to sections
 
 
 # ---- edits ---------------------------------------------------------------------------------
@@ -58,6 +88,61 @@ class Edits:
             if not out[i].endswith("\n"):
                 out[i] += eol
         return "".join(out), origin
+
+
+# ---- the doc being edited ------------------------------------------------------------------
+@dataclass
+class Draft:
+    """A doc being edited: its lines and managed blocks as read, the line edits on them,
+    and the new blocks by the line they go before (each with its place among the others
+    there: table before history, then the section's order)."""
+
+    lines: list[str]
+    blocks: dict[str, tuple[int, int]]
+    edits: Edits = field(default_factory=Edits)
+    new_blocks: dict[int, list[tuple[tuple[int, int, str], list[str]]]] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def read(cls, text: str) -> Draft:
+        """Raises :class:`~pytest_ttsbench.report.doc_parse.UnsafeDoc` for damaged markers."""
+        lines = split_lines(text)
+        return cls(lines, find_blocks(lines))
+
+    def table(self, name: str, what: str, key: Sequence[str]) -> Table | None:
+        """The table in block ``name`` (see :func:`parse_table`); None: no such block."""
+        span = self.blocks.get(name)
+        return None if span is None else parse_table(self.lines, span[0] + 1, span[1], what, key)
+
+    def append_table(self, name: str, table: Sequence[str]) -> None:
+        """A fresh table at the end of block ``name``, which lost its own; the block's
+        other lines stay, and text before it is kept apart by a blank line."""
+        begin, end = self.blocks[name]
+        self.edits.add(end, *([""] if ends_with_text(self.lines, begin, end) else []), *table)
+
+    def new_block(self, section: Section, history: bool, body: Sequence[str]) -> None:
+        """The section's table block (or its history block) with ``body``, new."""
+        name = section.history_block if history else section.block
+        at = anchor(name, self.blocks, len(self.lines))
+        order = (int(history), *section.order)
+        self.new_blocks.setdefault(at, []).append((order, block_lines(name, body)))
+
+    def text(self) -> tuple[str, list[int | None]]:
+        """The edited text, and for each of its lines the input line it came from (None:
+        a line this update made). New blocks go after other lines inserted at their place,
+        each apart from its neighbours by a blank line."""
+        for at, groups in self.new_blocks.items():
+            new: list[str] = []
+            if at > 0 and not is_blank(self.lines[at - 1]):
+                new.append("")
+            for k, (_, group) in enumerate(sorted(groups, key=lambda g: g[0])):
+                new.extend(["", *group] if k else group)
+            if at < len(self.lines) and not is_blank(self.lines[at]):
+                new.append("")
+            self.edits.add(at, *new)
+        self.new_blocks.clear()
+        return self.edits.apply(self.lines, dominant_eol(self.lines))
 
 
 # ---- rows ----------------------------------------------------------------------------------
@@ -125,24 +210,6 @@ def anchor(name: str, blocks: Mapping[str, tuple[int, int]], n_lines: int) -> in
     if name == HISTORY and histories:
         return histories[0][0]
     return max(end for _, end in histories) + 1 if histories else n_lines
-
-
-def insert_blocks(
-    edits: Edits, lines: Sequence[str], at: int, groups: Sequence[Sequence[str]]
-) -> None:
-    """New blocks before line ``at``, each apart from its neighbours by a blank line."""
-    if not groups:
-        return
-    new: list[str] = []
-    if at > 0 and not is_blank(lines[at - 1]):
-        new.append("")
-    for k, group in enumerate(groups):
-        if k:
-            new.append("")
-        new.extend(group)
-    if at < len(lines) and not is_blank(lines[at]):
-        new.append("")
-    edits.add(at, *new)
 
 
 # ---- failure notes --------------------------------------------------------------------------

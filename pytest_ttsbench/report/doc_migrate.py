@@ -12,19 +12,12 @@ no such column stays where it is, with a warning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report import columns as col
 from pytest_ttsbench.report import doc_blocks as blk
 from pytest_ttsbench.report import table as tb
-from pytest_ttsbench.report.doc_parse import (
-    Table,
-    dominant_eol,
-    find_blocks,
-    parse_table,
-    split_lines,
-)
 from pytest_ttsbench.report.sections import (
     HEADLINE_KEY,
     HEADLINE_PROMPT,
@@ -38,15 +31,8 @@ from pytest_ttsbench.report.sections import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pytest_ttsbench.report.doc_parse import Table
     from pytest_ttsbench.report.sections import Section
-
-
-@dataclass(frozen=True)
-class Migration:
-    text: str
-    origin: list[int | None]  # per line of ``text``: the input line it is (None: new)
-    warnings: list[str] = field(default_factory=list)
-    moved_lines: list[int] = field(default_factory=list)  # 1-based input lines moved out
 
 
 @dataclass(frozen=True)
@@ -101,28 +87,24 @@ def _row(ids: Sequence[str | None], moved: _Moved, user: dict[int, str]) -> str:
     return blk.render(ids, moved.values, old)
 
 
-def migrate(text: str, history: int) -> Migration:
-    """Move the rows of other suites out of the headline (and headline history) table.
+def migrate(text: str, history: int, done: blk.DocUpdate) -> tuple[str, list[int | None]]:
+    """Move the rows of other suites out of the headline (and headline history) table:
+    the new text and, per line of it, the input line it is (None: new). What was moved,
+    and what was not, is noted in ``done``.
 
     Raises :class:`~pytest_ttsbench.report.doc_parse.UnsafeDoc` as the upsert would."""
-    lines = split_lines(text)
-    blocks = find_blocks(lines)
-    moves = _find_moves(lines, blocks)
+    doc = blk.Draft.read(text)
+    moves = _find_moves(doc)
     if not moves:
-        return Migration(text, list(range(len(lines))))
-    edits = blk.Edits()
+        return text, list(range(len(doc.lines)))
     warnings: list[str] = []
     moved_lines: list[int] = []
     counts: dict[tuple[bool, str], int] = {}
-    new_blocks: dict[int, list[tuple[tuple[int, int, str], list[str]]]] = {}
     for (section, is_history), rows in moves.items():
         name = section.history_block if is_history else section.block
-        span = blocks.get(name)
-        table = None
-        if span is not None:
-            table = parse_table(lines, span[0] + 1, span[1], section.label, section.key)
-        done: list[_Moved] = []
-        if span is not None and table is not None and table.header is not None:
+        table = doc.table(name, section.label, section.key)
+        done_rows: list[_Moved] = []
+        if table is not None and table.header is not None:
             for moved in rows:
                 placed = _placed(table, moved.user)
                 if placed is None:
@@ -132,18 +114,9 @@ def migrate(text: str, history: int) -> Migration:
                         "there; left where it is: move it by hand"
                     )
                     continue
-                at = table.end
-                if not is_history:
-                    at = next(
-                        (
-                            r.index
-                            for r in table.rows
-                            if tb.sort_key(r.key) > tb.sort_key(moved.key)
-                        ),
-                        table.end,
-                    )
-                edits.add(at, _row(table.ids, moved, placed))
-                done.append(moved)
+                at = table.end if is_history else table.insert_at(moved.key)
+                doc.edits.add(at, _row(table.ids, moved, placed))
+                done_rows.append(moved)
         else:
             names, placements = _user_columns(rows)
             ids: list[str | None] = [*section.columns, *([None] * len(names))]
@@ -157,46 +130,31 @@ def migrate(text: str, history: int) -> Migration:
                 _row(ids, rows[k], {len(section.columns) + j: c for j, c in placements[k].items()})
                 for k in order
             ]
-            done = list(rows)
-            if span is not None:  # the block lost its table: a fresh one at its end
-                fresh = [*header, *body]
-                if blk.ends_with_text(lines, span[0], span[1]):
-                    fresh.insert(0, "")
-                edits.add(span[1], *fresh)
+            done_rows = list(rows)
+            if table is not None:  # the block lost its table: a fresh one at its end
+                doc.append_table(name, [*header, *body])
+            elif is_history:
+                doc.new_block(section, True, blk.history_body(section, body, history, header))
             else:
-                group = blk.block_lines(
-                    name,
-                    blk.history_body(section, body, history, header)
-                    if is_history
-                    else blk.section_body(section, body, header),
-                )
-                at = blk.anchor(name, blocks, len(lines))
-                new_blocks.setdefault(at, []).append(((int(is_history), *section.order), group))
-        for moved in done:
-            edits.delete.add(moved.index)
+                doc.new_block(section, False, blk.section_body(section, body, header))
+        for moved in done_rows:
+            doc.edits.delete.add(moved.index)
             moved_lines.append(moved.index + 1)
             counts[(is_history, section.suite)] = counts.get((is_history, section.suite), 0) + 1
-    for at, groups in new_blocks.items():
-        blk.insert_blocks(edits, lines, at, [g for _, g in sorted(groups, key=lambda x: x[0])])
-    warnings[:0] = _summary(counts)
-    out, origin = edits.apply(lines, dominant_eol(lines))
-    return Migration(out, origin, warnings, sorted(moved_lines))
+    done.warnings += [*_summary(counts), *warnings]
+    done.migrated_lines = sorted(moved_lines)
+    return doc.text()
 
 
-def _find_moves(
-    lines: Sequence[str], blocks: dict[str, tuple[int, int]]
-) -> dict[tuple[Section, bool], list[_Moved]]:
+def _find_moves(doc: blk.Draft) -> dict[tuple[Section, bool], list[_Moved]]:
     """The rows of the old headline and history tables that belong to a section, by
     section and whether they go to its history. A row whose key the section already has
     goes to its history."""
     moves: dict[tuple[Section, bool], list[_Moved]] = {}
     taken: dict[str, set[tb.Key]] = {}
     for source in (RESULTS, HISTORY):
-        span = blocks.get(source)
-        if span is None:
-            continue
-        table = parse_table(lines, span[0] + 1, span[1], source, HEADLINE_KEY)
-        if table.header is None:
+        table = doc.table(source, source, HEADLINE_KEY)
+        if table is None or table.header is None:
             continue
         for row in table.rows:
             home = legacy_home(table.values(row))
@@ -206,26 +164,17 @@ def _find_moves(
             values = {**table.values(row), **home[1]}
             key = key_of(section, values)
             # a row whose key the section already has is older than that row
-            to_history = source == HISTORY or key in _keys(lines, blocks, section, taken)
+            to_history = source == HISTORY or key in _keys(doc, section, taken)
             moves.setdefault((section, to_history), []).append(
                 _Moved(row.index, values, table.user_cells(row), key)
             )
     return moves
 
 
-def _keys(
-    lines: Sequence[str],
-    blocks: dict[str, tuple[int, int]],
-    section: Section,
-    cache: dict[str, set[tb.Key]],
-) -> set[tb.Key]:
+def _keys(doc: blk.Draft, section: Section, cache: dict[str, set[tb.Key]]) -> set[tb.Key]:
     if section.block not in cache:
-        span = blocks.get(section.block)
-        keys: set[tb.Key] = set()
-        if span is not None:
-            table = parse_table(lines, span[0] + 1, span[1], section.label, section.key)
-            keys = {r.key for r in table.rows}
-        cache[section.block] = keys
+        table = doc.table(section.block, section.label, section.key)
+        cache[section.block] = set() if table is None else {r.key for r in table.rows}
     return cache[section.block]
 
 

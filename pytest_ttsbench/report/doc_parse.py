@@ -183,6 +183,12 @@ class Table:
                 out.append((self.names[j] if j < len(self.names) else "", cell))
         return out
 
+    def insert_at(self, key: tb.Key) -> int:
+        """Where a new row of ``key`` goes: before the first row of a later key, else
+        after the table."""
+        later = (r.index for r in self.rows if tb.sort_key(r.key) > tb.sort_key(key))
+        return next(later, self.end)
+
 
 def parse_table(
     lines: Sequence[str], start: int, stop: int, what: str, key: Sequence[str]

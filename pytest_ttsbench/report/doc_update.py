@@ -24,23 +24,15 @@ Rules, in the order they matter:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report import columns as col
 from pytest_ttsbench.report import doc_blocks as blk
 from pytest_ttsbench.report import table as tb
+from pytest_ttsbench.report.doc_blocks import DocUpdate as DocUpdate  # re-exported
+from pytest_ttsbench.report.doc_blocks import RowId as RowId
 from pytest_ttsbench.report.doc_migrate import migrate
-from pytest_ttsbench.report.doc_parse import (
-    Row,
-    UnsafeDoc,
-    content,
-    dominant_eol,
-    find_blocks,
-    parse_table,
-    split_lines,
-    table_warnings,
-)
+from pytest_ttsbench.report.doc_parse import Row, Table, UnsafeDoc, content, marker, table_warnings
 from pytest_ttsbench.report.sections import (
     HEADLINE,
     HEADLINE_PROMPT,
@@ -52,11 +44,10 @@ from pytest_ttsbench.report.sections import (
     section_for_block,
     select,
 )
+from pytest_ttsbench.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-DEFAULT_HISTORY = 5
 
 NEW_DOC_HEADER = f"""\
 # TTS benchmark results
@@ -80,6 +71,9 @@ never changed. Cells you add in your own columns are kept.
 - **TTFA**: time to first audio, from the call to the first chunk with audio, in ms.
 - **Latency**: end to end, from the call to the last chunk, in ms.
 - **RTF**: latency / audio seconds. Lower is better; below 1 is faster than real time.
+- **CER**: intelligibility: the character error rate of an ASR transcript of the audio
+  against its prompt (0 is every character heard; above 0.4 the trial is invalid).
+  unchecked: the intelligibility extra was not installed, or the check was off.
 - **Peak RSS**: process memory peak. **Accel peak**: GPU/accelerator memory peak,
   n/a where the framework does not expose it.
 - **Load**: model load time, once per session (cold).
@@ -93,51 +87,6 @@ never changed. Cells you add in your own columns are kept.
 
 """
 
-RowId = tuple[str, tb.Key]  # (section label, key)
-
-
-@dataclass(frozen=True)
-class DocUpdate:
-    """What :func:`update_doc_text` decided. ``text`` is None when the doc is unsafe."""
-
-    text: str | None
-    unsafe: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    added: list[RowId] = field(default_factory=list)
-    updated: list[RowId] = field(default_factory=list)
-    unchanged: list[RowId] = field(default_factory=list)
-    kept: list[RowId] = field(default_factory=list)  # failed runs beside a good row
-    moved_to_history: int = 0
-    pruned: int = 0
-    replaced_lines: list[int] = field(default_factory=list)  # 1-based, in the input text
-    removed_notes: list[int] = field(default_factory=list)  # 1-based: stale failure notes
-    migrated_lines: list[int] = field(default_factory=list)  # 1-based: rows moved to sections
-
-
-@dataclass
-class _State:
-    lines: list[str]
-    blocks: dict[str, tuple[int, int]]
-    history: int
-    edits: blk.Edits = field(default_factory=blk.Edits)
-    warnings: list[str] = field(default_factory=list)
-    added: list[RowId] = field(default_factory=list)
-    updated: list[RowId] = field(default_factory=list)
-    unchanged: list[RowId] = field(default_factory=list)
-    kept: list[RowId] = field(default_factory=list)
-    replaced: list[int] = field(default_factory=list)
-    removed_notes: list[int] = field(default_factory=list)
-    moved: int = 0
-    pruned: int = 0
-    # new blocks by the line they go before: (order, lines)
-    new_blocks: dict[int, list[tuple[tuple[int, int, str], list[str]]]] = field(
-        default_factory=dict
-    )
-
-    def new_block(self, name: str, order: tuple[int, int, str], body: list[str]) -> None:
-        at = blk.anchor(name, self.blocks, len(self.lines))
-        self.new_blocks.setdefault(at, []).append((order, blk.block_lines(name, body)))
-
 
 def _new_rows(section: Section, entries: Sequence[tb.Entry]) -> list[str]:
     """The rows of a table made fresh, in the section's own column order."""
@@ -149,7 +98,7 @@ def update_doc_text(
     text: str | None,
     entries: Sequence[tb.Entry],
     *,
-    history: int = DEFAULT_HISTORY,
+    history: int = Settings.history,
     plot_link: str | None = None,
     new_doc_header: str = NEW_DOC_HEADER,
 ) -> DocUpdate:
@@ -163,82 +112,67 @@ def update_doc_text(
     if text is None or not text.strip():
         text = new_doc_header if new_doc_header.endswith("\n") else new_doc_header + "\n"
         chosen.setdefault(HEADLINE, [])  # a new doc always has its headline table
+    done = DocUpdate(None)
     try:
-        migration = migrate(text, history)
-        out = _update(migration.text, chosen, history, plot_link)
+        migrated, origin = migrate(text, history, done)
+        doc = blk.Draft.read(migrated)
+        _upsert(doc, done, chosen, history)
     except UnsafeDoc as exc:
         return DocUpdate(None, unsafe=str(exc))
+    if plot_link:
+        _link_plot(doc, plot_link)
+    done.text, _ = doc.text()
 
     def before(numbers: Sequence[int]) -> list[int]:
         # line numbers of the migrated text, as lines of the input text
-        return sorted(o + 1 for o in (migration.origin[n - 1] for n in numbers) if o is not None)
+        return sorted(o + 1 for o in (origin[n - 1] for n in numbers) if o is not None)
 
-    return DocUpdate(
-        out.text,
-        warnings=migration.warnings + out.warnings,
-        added=out.added,
-        updated=out.updated,
-        unchanged=out.unchanged,
-        kept=out.kept,
-        moved_to_history=out.moved_to_history,
-        pruned=out.pruned,
-        replaced_lines=before(out.replaced_lines),
-        removed_notes=before(out.removed_notes),
-        migrated_lines=migration.moved_lines,
-    )
+    done.replaced_lines = before(done.replaced_lines)
+    done.removed_notes = before(done.removed_notes)
+    return done
 
 
-def _update(
-    text: str,
-    chosen: Mapping[Section, Sequence[tb.Entry]],
-    history: int,
-    plot_link: str | None,
-) -> DocUpdate:
-    lines = split_lines(text)
-    st = _State(lines, find_blocks(lines), history)
+def _upsert(
+    doc: blk.Draft, done: DocUpdate, chosen: Mapping[Section, Sequence[tb.Entry]], history: int
+) -> None:
     # every table the doc has is read (its warnings, blank lines, history pruning), not
     # only those this run writes to
-    present = {section_for_block(name) for name in st.blocks}
+    present = {section_for_block(name) for name in doc.blocks}
     sections = {s for s in present if s is not None} | set(chosen)
     for section in sorted(sections, key=lambda s: s.order):
         moved: list[dict[str, str]] = []
-        if section in chosen or section.block in st.blocks:
-            moved = _upsert_section(st, section, chosen.get(section, []))
-        _update_history(st, section, moved)
-    if plot_link:
-        _link_plot(st, plot_link)
-    for at, groups in st.new_blocks.items():
-        blk.insert_blocks(st.edits, lines, at, [g for _, g in sorted(groups, key=lambda x: x[0])])
-    out, _ = st.edits.apply(lines, dominant_eol(lines))
-    return DocUpdate(
-        out,
-        warnings=st.warnings,
-        added=st.added,
-        updated=st.updated,
-        unchanged=st.unchanged,
-        kept=st.kept,
-        moved_to_history=st.moved,
-        pruned=st.pruned,
-        replaced_lines=sorted(st.replaced),
-        removed_notes=sorted(st.removed_notes),
-    )
+        if section in chosen or section.block in doc.blocks:
+            moved = _upsert_section(doc, done, section, chosen.get(section, []))
+        _update_history(doc, done, section, moved, max(history, 0))
 
 
-def _link_plot(st: _State, link: str) -> None:
-    span = st.blocks.get(RESULTS)
+def _table(
+    doc: blk.Draft, done: DocUpdate, name: str, what: str, key: Sequence[str]
+) -> Table | None:
+    """The table of block ``name``, its odd lines warned about and the blank lines that
+    split it removed; None: the doc has no such block."""
+    table = doc.table(name, what, key)
+    if table is not None:
+        done.warnings += table_warnings(table, what)
+        doc.edits.delete.update(table.blanks)
+    return table
+
+
+def _link_plot(doc: blk.Draft, link: str) -> None:
+    span = doc.blocks.get(RESULTS)
     if span is None:
         # the headline block is new: its chart goes inside it
-        for groups in st.new_blocks.values():
+        for groups in doc.new_blocks.values():
             for _, group in groups:
-                if group[0] == blk.block_lines(RESULTS, [])[0]:
+                if group[0] == marker(RESULTS, "begin"):
                     group[-1:-1] = ["", blk.image_line(link)]
         return
     begin, end = span
-    if any(f"]({link})" in st.lines[i] for i in range(begin, end)):
+    if any(f"]({link})" in doc.lines[i] for i in range(begin, end)):
         return
-    pending = st.edits.insert.get(end)
-    needs_gap = bool(pending) or blk.ends_with_text(st.lines, begin, end)
-    st.edits.add(end, *([""] if needs_gap else []), blk.image_line(link))
+    pending = doc.edits.insert.get(end)
+    needs_gap = bool(pending) or blk.ends_with_text(doc.lines, begin, end)
+    doc.edits.add(end, *([""] if needs_gap else []), blk.image_line(link))
 
 
 def _good(values: Mapping[str, str]) -> bool:
@@ -249,42 +183,32 @@ def _good(values: Mapping[str, str]) -> bool:
 
 
 def _upsert_section(
-    st: _State, section: Section, entries: Sequence[tb.Entry]
+    doc: blk.Draft, done: DocUpdate, section: Section, entries: Sequence[tb.Entry]
 ) -> list[dict[str, str]]:
     """Upsert ``entries`` into ``section``'s table; the old values of updated good rows,
     for the history."""
-    lines = st.lines
+    lines = doc.lines
     label = section.label
-    span = st.blocks.get(section.block)
-    if span is None:
+    table = _table(doc, done, section.block, label, section.key)
+    if table is None or table.header is None:
         rows = _new_rows(section, entries)
         header = col.render_header(section.columns)
-        st.new_block(section.block, (0, *section.order), blk.section_body(section, rows, header))
-        st.added += [(label, entry_key(section, e)) for e in entries]
-        return []
-    begin, end = span
-    table = parse_table(lines, begin + 1, end, label, section.key)
-    st.warnings += table_warnings(table, label)
-    st.edits.delete.update(table.blanks)
-    if table.header is None:
-        if not entries:
-            return []
-        # the block lost its table: a fresh one goes at its end, other lines stay
-        fresh = [*col.render_header(section.columns), *_new_rows(section, entries)]
-        if blk.ends_with_text(lines, begin, end):
-            fresh.insert(0, "")
-        st.edits.add(end, *fresh)
-        st.added += [(label, entry_key(section, e)) for e in entries]
+        if table is None:
+            doc.new_block(section, False, blk.section_body(section, rows, header))
+        elif entries:  # the block lost its table: a fresh one goes at its end
+            doc.append_table(section.block, [*header, *rows])
+        done.added += [(label, entry_key(section, e)) for e in entries]
         return []
     first: dict[tb.Key, Row] = {}
     for row in table.rows:
         if row.key in first:
-            st.warnings.append(
+            done.warnings.append(
                 f"line {row.index + 1} repeats the key {' | '.join(row.key)} "
                 f"of line {first[row.key].index + 1}; only the first is updated"
             )
         else:
             first[row.key] = row
+    _, end = doc.blocks[section.block]
     notes = {i: lines[i] for i in range(table.end, end) if blk.is_note(content(lines[i]))}
     ours = [cid for cid in table.ids if cid]
     moved: list[dict[str, str]] = []
@@ -295,43 +219,39 @@ def _upsert_section(
         match = first.get(key)
         note = next((i for i, ln in notes.items() if ln.startswith(blk.note_prefix(key))), None)
         if match is None:
-            at = next(
-                (r.index for r in table.rows if tb.sort_key(r.key) > tb.sort_key(key)),
-                table.end,
-            )
-            st.edits.add(at, blk.render(table.ids, values))
-            st.added.append((label, key))
+            doc.edits.add(table.insert_at(key), blk.render(table.ids, values))
+            done.added.append((label, key))
             continue
         old = table.values(match)
         if entry.failed and _good(old):
             # the good numbers stay; the failure is told beside them
             if note is not None:
-                st.edits.replace[note] = (
+                doc.edits.replace[note] = (
                     blk.note_line(key, entry) + lines[note][len(content(lines[note])) :]
                 )
             else:
                 new_notes.append(blk.note_line(key, entry))
-            st.kept.append((label, key))
+            done.kept.append((label, key))
             continue
         if note is not None:  # a good run (or a new failed row) supersedes the note
-            st.edits.delete.add(note)
-            st.removed_notes.append(note + 1)
+            doc.edits.delete.add(note)
+            done.removed_notes.append(note + 1)
         if all(old.get(cid, "") == values[cid] for cid in ours):
-            st.unchanged.append((label, key))
+            done.unchanged.append((label, key))
             continue
         line = lines[match.index]
-        st.edits.replace[match.index] = (
+        doc.edits.replace[match.index] = (
             blk.render(table.ids, values, match.cells) + line[len(content(line)) :]
         )
-        st.replaced.append(match.index + 1)
-        st.updated.append((label, key))
+        done.replaced_lines.append(match.index + 1)
+        done.updated.append((label, key))
         if _good(old):  # a failed row's n/a are no history
             moved.append(old)
     if new_notes:
         if notes:
-            st.edits.add(max(notes) + 1, *new_notes)
+            doc.edits.add(max(notes) + 1, *new_notes)
         else:
-            st.edits.add(table.end, "", *new_notes)
+            doc.edits.add(table.end, "", *new_notes)
     return moved
 
 
@@ -354,44 +274,33 @@ def _newest(
     return rows
 
 
-def _update_history(st: _State, section: Section, moved: Sequence[Mapping[str, str]]) -> None:
-    """Old values go on top of the section's history table; each key keeps ``history``
+def _update_history(
+    doc: blk.Draft,
+    done: DocUpdate,
+    section: Section,
+    moved: Sequence[Mapping[str, str]],
+    keep: int,
+) -> None:
+    """Old values go on top of the section's history table; each key keeps ``keep``
     rows."""
-    keep = max(st.history, 0)
     counts: dict[tb.Key, int] = {}
     name = section.history_block
-    span = st.blocks.get(name)
-    if span is None:
+    table = _table(doc, done, name, f"{section.label} history", section.key)
+    if table is None or table.header is None:
         if not moved or keep == 0:
             return
         rows = _newest(section, moved, section.columns, keep, counts)
-        st.new_block(name, (1, *section.order), blk.history_body(section, rows, keep))
-        st.moved += len(rows)
-        return
-    begin, end = span
-    what = f"{section.label} history"
-    table = parse_table(st.lines, begin + 1, end, what, section.key)
-    if table.header is None:
-        if not moved or keep == 0:
-            return
-        fresh = [*col.render_header(section.columns)]
-        ids: Sequence[str | None] = section.columns
-        at = end
-        if blk.ends_with_text(st.lines, begin, end):
-            fresh.insert(0, "")
+        if table is None:
+            doc.new_block(section, True, blk.history_body(section, rows, keep))
+        else:  # the block lost its table: a fresh one goes at its end
+            doc.append_table(name, [*col.render_header(section.columns), *rows])
     else:
-        st.warnings += table_warnings(table, what)
-        st.edits.delete.update(table.blanks)
-        fresh = []
-        ids = table.ids
-        at = table.separator + 1
-    rows = _newest(section, moved, ids, keep, counts)
-    fresh += rows
-    for row in table.rows:
-        counts[row.key] = counts.get(row.key, 0) + 1
-        if counts[row.key] > keep:
-            st.edits.delete.add(row.index)
-            st.pruned += 1
-    if fresh:
-        st.edits.add(at, *fresh)
-    st.moved += len(rows)
+        rows = _newest(section, moved, table.ids, keep, counts)
+        for row in table.rows:
+            counts[row.key] = counts.get(row.key, 0) + 1
+            if counts[row.key] > keep:
+                doc.edits.delete.add(row.index)
+                done.pruned += 1
+        if rows:
+            doc.edits.add(table.separator + 1, *rows)
+    done.moved_to_history += len(rows)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report.doc import UpsertOutcome, entries_for, upsert_entries
-from pytest_ttsbench.report.doc_update import DEFAULT_HISTORY
 from pytest_ttsbench.results.files import ResultsFile, ResultsFileError, load_results_file
+from pytest_ttsbench.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -88,7 +88,7 @@ def merge(
     paths: Sequence[Path],
     doc: Path,
     *,
-    history: int = DEFAULT_HISTORY,
+    history: int = Settings.history,
     plot: bool = False,
     now: datetime | None = None,
 ) -> UpsertOutcome:

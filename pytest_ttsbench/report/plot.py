@@ -38,12 +38,13 @@ def points_from_results(results: Sequence[BenchResult]) -> list[PlotPoint]:
     """One point per headline row, chosen as the results doc chooses them."""
     from pytest_ttsbench.report.sections import HEADLINE, entry_key, select
     from pytest_ttsbench.report.table import Entry
+    from pytest_ttsbench.results.metrics import TTFA_MS
 
     chosen = select(Entry(r, "", "") for r in results).get(HEADLINE, [])
     return [
         PlotPoint(
             " · ".join(entry_key(HEADLINE, e)),
-            e.result.metric("ttfa_ms.p50"),
+            e.result.metric(f"{TTFA_MS}.p50"),
             e.result.metric("rtf.p50"),
         )
         for e in chosen

@@ -27,9 +27,19 @@ def write_results_json(
     with_trials: bool = True,
 ) -> Path:
     """Write the results file atomically (temp file + rename); returns ``path``."""
+    text = results_json_text(session, results, with_trials=with_trials)
+    return atomic_write_bytes(Path(path), text.encode("utf-8"))
+
+
+def results_json_text(
+    session: Mapping[str, Any],
+    results: Sequence[BenchResult],
+    *,
+    with_trials: bool = True,
+) -> str:
+    """The results file's text."""
     doc = results_document(session, results, with_trials=with_trials)
-    text = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False, default=str)
-    return atomic_write_bytes(Path(path), (text + "\n").encode("utf-8"))
+    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False, default=str) + "\n"
 
 
 def results_json_name(now: datetime, host: str) -> str:

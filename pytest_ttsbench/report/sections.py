@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report import columns as col
 from pytest_ttsbench.report import table as tb
+from pytest_ttsbench.results import metrics
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -32,25 +33,28 @@ HISTORY_BLOCK = "history."
 
 HEADLINE_KEY = ("model", "backend", "hardware")
 SECTION_KEY = (*HEADLINE_KEY, "prompt", "mode", "params")
+HEADLINE_LEAD = (*HEADLINE_KEY, "mode", "prompt")  # the headline's columns before metrics
 _TAIL = ("n", "gates", "date", "versions", "plugin")
-HEADLINE_COLUMNS = (
-    "model",
-    "backend",
-    "hardware",
-    "mode",
-    "prompt",
+HEADLINE_SHOWS = "headline"  # the DocColumn.sections name of the headline table
+
+# Which metric columns a table shows is the registry's (DocColumn.sections in
+# results/metrics.py). What is kept here is only the order they show in: the hinted ids
+# the registry lists for the table, in this order; then any column the registry lists
+# for it that is not hinted, in registry order; then the hinted columns that are no
+# metric (the caching table's verdict); then the tail.
+_LATENCY = (
     "ttfa_p50",
     "ttfa_p95",
     "latency_p50",
     "rtf_p50",
+    "cer_p50",
     "peak_rss",
     "accel_peak",
     "load",
-    *_TAIL,
 )
-_LATENCY = ("ttfa_p50", "ttfa_p95", "latency_p50", "rtf_p50", "peak_rss", "accel_peak", "load")
+HEADLINE_ORDER = _LATENCY
 
-# suite: (title, what its columns say, its metric columns)
+# suite: (title, what its columns say, the order of its columns)
 _SUITES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "latency": (
         "Latency: other prompts and settings",
@@ -108,6 +112,32 @@ _SUITES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("latency_p50", "latency_p95", "latency_max", "rss_slope", "peak_rss"),
     ),
 }
+CUSTOM_SHOWS = HEADLINE_SUITE  # a suite of the user's own shows the latency suite's columns
+
+
+@metrics.per_registry
+def _laid_out() -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
+    return {}  # table_columns' answers, for the registry as it is
+
+
+def table_columns(shows: str, order: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns between a table's key and its tail: the registry's metric columns
+    listed for ``shows`` ("headline" or a suite), laid out by the ``order`` hint."""
+    memo = _laid_out()
+    found = memo.get((shows, order))
+    if found is None:
+        doc = metrics.doc_columns()
+        listed = [c.id for _, c in doc if shows in c.sections]
+        metric_ids = {c.id for _, c in doc}
+        found = (
+            *(cid for cid in order if cid in listed),
+            *(cid for cid in listed if cid not in order),
+            *(cid for cid in order if cid not in metric_ids),
+        )
+        memo[(shows, order)] = found
+    return found
+
+
 SUITE_ORDER = tuple(_SUITES)
 
 
@@ -118,12 +148,19 @@ class Section:
     suite: str
     title: str
     intro: str
-    columns: tuple[str, ...]
     key: tuple[str, ...]
+    shows: str  # the DocColumn.sections name whose metric columns the table shows
+    column_order: tuple[str, ...]  # the order they show in (see table_columns)
 
     @property
     def headline(self) -> bool:
         return not self.suite
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The table's column ids: the key, the metric columns, the tail."""
+        lead = HEADLINE_LEAD if self.headline else self.key
+        return (*lead, *table_columns(self.shows, self.column_order), *_TAIL)
 
     @property
     def block(self) -> str:
@@ -147,7 +184,7 @@ class Section:
         return (known, self.suite)
 
 
-HEADLINE = Section("", "Headline", "", HEADLINE_COLUMNS, HEADLINE_KEY)
+HEADLINE = Section("", "Headline", "", HEADLINE_KEY, HEADLINE_SHOWS, HEADLINE_ORDER)
 
 
 def suite_slug(suite: str) -> str:
@@ -157,15 +194,13 @@ def suite_slug(suite: str) -> str:
 
 def suite_section(suite: str) -> Section:
     slug = suite_slug(suite)
-    title, intro, metrics = _SUITES.get(
-        slug,
-        (
-            f"Suite {slug}",
-            f"Results of the tests in test_{slug}.py (a suite of your own).",
-            _LATENCY,
-        ),
-    )
-    return Section(slug, title, intro, (*SECTION_KEY, *metrics, *_TAIL), SECTION_KEY)
+    if slug in _SUITES:
+        title, intro, order = _SUITES[slug]
+        return Section(slug, title, intro, SECTION_KEY, slug, order)
+    shown = tb.escape_cell(slug)  # from the user's module name: "_x_" is no emphasis
+    title = f"Suite {shown}"
+    intro = f"Results of the tests in test_{shown}.py (a suite of your own)."
+    return Section(slug, title, intro, SECTION_KEY, CUSTOM_SHOWS, _SUITES[CUSTOM_SHOWS][2])
 
 
 def section_for_block(name: str) -> Section | None:

@@ -11,16 +11,8 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from pytest_ttsbench.report.table import (
-    FAILED,
-    escape_cell,
-    fmt_mb,
-    fmt_ms,
-    fmt_ratio,
-    gate_verdict,
-    is_failed,
-    render_row,
-)
+from pytest_ttsbench.report.table import FAILED, escape_cell, gate_verdict, is_failed, render_row
+from pytest_ttsbench.results import metrics
 from pytest_ttsbench.results.model import RANDOM_WEIGHTS
 
 if TYPE_CHECKING:
@@ -29,25 +21,28 @@ if TYPE_CHECKING:
     from pytest_ttsbench.results.model import BenchResult
     from pytest_ttsbench.results.verdict import Verdict
 
-HEADERS = (
-    "test",
-    "prompt",
-    "mode",
-    "n",
-    "TTFA p50 ms",
-    "TTFA p95 ms",
-    "latency p50 ms",
-    "RTF p50 (lower is better)",
-    "RTFx (higher is better)",
-    "peak RSS MB",
-    "accel MB",
-    "gates",
-)
-# The terminal is narrow: long headers wrap onto a second line there.
-TERMINAL_HEADERS = tuple(
-    h.replace(" (", "\n(").replace(" ms", "\nms").replace(" MB", "\nMB") for h in HEADERS
-)
-_RIGHT = frozenset({3, 4, 5, 6, 7, 8, 9, 10})
+_LEAD = ("test", "prompt", "mode", "n")  # the metric columns (the registry's) follow n
+_LAST = "gates"
+
+
+def headers() -> tuple[str, ...]:
+    """The table's headers: the lead, the registry's terminal columns, the gates."""
+    shown = (c.header for _, c in metrics.terminal_columns())
+    return (*_LEAD, *shown, _LAST)
+
+
+def terminal_headers() -> tuple[str, ...]:
+    """The headers as the terminal shows them: it is narrow, long headers wrap."""
+    return tuple(
+        h.replace(" (", "\n(").replace(" ms", "\nms").replace(" MB", "\nMB") for h in headers()
+    )
+
+
+def _right(i: int, count: int) -> bool:
+    """Whether column ``i`` of ``count`` is right-aligned: n and the metric columns."""
+    return len(_LEAD) - 1 <= i < count - 1
+
+
 CONTENDED_NOTE = (
     "contended: timed while {workers} pytest-xdist workers ran in parallel; "
     "compare such rows only with each other"
@@ -68,13 +63,7 @@ def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
         result.prompt,
         result.stream_mode,
         str(result.n),
-        fmt_ms(result.metric("ttfa_ms.p50")),
-        fmt_ms(result.metric("ttfa_ms.p95")),
-        fmt_ms(result.metric("latency_ms.p50")),
-        fmt_ratio(result.metric("rtf.p50")),
-        fmt_ratio(result.metric("rtfx.p50")),
-        fmt_mb(result.peak_rss_mb),
-        fmt_mb(result.accel_peak_mb),
+        *(result.shown(m.flat(c.stat), c.fmt) for m, c in metrics.terminal_columns()),
         # a failed test never reads "pass"; its report above says why
         FAILED if is_failed(result) else gate_verdict(result.gates),
     ]
@@ -93,10 +82,11 @@ def terminal_table(results: Sequence[BenchResult]) -> str:
     if not results:
         return ""
     rows = [_cells(r) for r in results]
-    aligns = ["right" if i in _RIGHT else "left" for i in range(len(HEADERS))]
+    shown = terminal_headers()
+    aligns = ["right" if _right(i, len(shown)) else "left" for i in range(len(shown))]
     text = tabulate(
         rows,
-        headers=list(TERMINAL_HEADERS),
+        headers=list(shown),
         tablefmt="simple",
         disable_numparse=True,
         colalign=aligns,
@@ -122,9 +112,12 @@ def github_step_summary(results: Sequence[BenchResult], *, title: str = "pytest-
         counts.append(f"{unsure} inconclusive")
     lines = [f"### {escape_cell(title)}: {', '.join(counts)}", ""]
     if results:
-        lines.append(render_row(HEADERS))
+        shown = headers()
+        lines.append(render_row(shown))
         lines.append(
-            "|" + "|".join("---:" if i in _RIGHT else "---" for i in range(len(HEADERS))) + "|"
+            "|"
+            + "|".join("---:" if _right(i, len(shown)) else "---" for i in range(len(shown)))
+            + "|"
         )
         for r in results:
             cells = _cells(r, contended_mark=" (contended)")

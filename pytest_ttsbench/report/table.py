@@ -1,6 +1,7 @@
-"""Markdown table mechanics and the cell formats of the results doc: escaping, splitting
-a (possibly hand-edited) row back into cells, number formats, the gates cell and what a
-failed result says about itself. Pure: no I/O, no pytest.
+"""Markdown table mechanics of the results doc: escaping, splitting a (possibly
+hand-edited) row back into cells, the gates cell and what a failed result says about
+itself. Pure: no I/O, no pytest. Number formats are the metric registry's
+(:func:`pytest_ttsbench.results.metrics.format_value`).
 
 Which columns a table has and which result goes to which table is
 :mod:`~pytest_ttsbench.report.columns` and :mod:`~pytest_ttsbench.report.sections`.
@@ -25,8 +26,24 @@ Key = tuple[str, ...]
 
 
 # ---- cells ---------------------------------------------------------------------------
-_ESCAPED = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "<": "\\<"})
 _MD_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+# What GitHub would render in a table cell, and the characters a backslash turns back
+# into plain text there (escape_cell):
+# - always: the backslash, the pipe (the table), the backtick (code spans), ``<`` (HTML,
+#   autolinks, our markers), ``*`` and ``~`` (emphasis, strikethrough), ``[`` (links,
+#   images, footnotes: none opens without it), ``&`` (entities), ``$`` (GitHub's math);
+# - a run of ``_`` unless it sits between two letters or digits (``test_latency``):
+#   there it can neither open nor close emphasis;
+# - autolinks: ``@`` before a non-space (e-mail), the dot of ``www.``, a dot before a
+#   run of letters that no digit follows (``example.com``: linkifiers take bare
+#   domains), ``/`` before ``/`` (``http://``, ``//host``): an escape splits the text a
+#   linkifier reads.
+#   GitHub's own e-mail autolinker reads the text after escapes, so an address still
+#   links there; the text it shows is still the user's.
+# Numbers, versions, dates, ``key=value``, ``ttfa_ms.p95``, ``Processor @ 2.10GHz``
+# stay as they are.
+_SPECIAL = re.compile(r"[\\|`<*~\[&$]|_+|@(?=\S)|(?<=[wW]{3})\.|\.(?=[^\W\d_]++(?!\d))|/(?=/)")
 
 
 def clean_text(value: object) -> str:
@@ -45,9 +62,21 @@ def clean_text(value: object) -> str:
 
 
 def escape_cell(value: object) -> str:
-    """A cell that cannot break the table: pipes, backslashes, backticks (code spans
-    that could swallow a pipe) and ``<`` (HTML, our own markers) are escaped."""
-    return clean_text(value).translate(_ESCAPED)
+    """A cell that shows exactly the user's (cleaned) text: it cannot break the table,
+    and nothing in it renders as Markdown (links, images, emphasis, strikethrough, code,
+    HTML, entities, autolinks). :func:`unescape_cell` reads it back."""
+    text = clean_text(value)
+
+    def escaped(match: re.Match[str]) -> str:
+        found = match.group()
+        if found[0] == "_":
+            start, end = match.span()
+            inside = start > 0 and end < len(text) and text[start - 1].isalnum()
+            if inside and text[end].isalnum():
+                return found  # intraword: no emphasis can start or end here
+        return "".join("\\" + ch for ch in found)
+
+    return _SPECIAL.sub(escaped, text)
 
 
 def unescape_cell(raw: str) -> str:
@@ -118,40 +147,7 @@ def render_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-# ---- values ----------------------------------------------------------------------------
-NA = "n/a"
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return NA
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def fmt_ratio(value: float | None) -> str:
-    if value is None:
-        return NA
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
-
-
-def fmt_mb(value: float | None) -> str:
-    return NA if value is None else f"{value:.0f}"
-
-
-def fmt_s(value: float | None) -> str:
-    if value is None:
-        return NA
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
-
-
-def fmt_fixed(value: float | None, digits: int) -> str:
-    return NA if value is None else f"{value:.{digits}f}"
-
-
+# ---- verdicts ----------------------------------------------------------------------------
 GATE_OUTCOMES = ("pass", "fail", "inconclusive")
 
 
@@ -189,7 +185,7 @@ def _short(text: str) -> str:
 def failure_reason(result: BenchResult) -> str:
     """Why a failed result failed, in one short line: what the test report said (when
     the edge recorded it), else a broken gate, else a broken trial, else no trials."""
-    said = result.details.get("failure")
+    said = result.failure
     if isinstance(said, str) and said.strip():
         return _short(said)
     broken = [g for g in result.gates if g.outcome == "fail" and not g.informational]

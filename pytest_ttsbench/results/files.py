@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ttsbench import __version__
 from pytest_ttsbench.results.model import BenchResult
+from pytest_ttsbench.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

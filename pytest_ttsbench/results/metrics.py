@@ -5,596 +5,119 @@ its value comes from (a per-trial series, the pooled chunk gaps, one number per 
 or a field of a benchmark shape's typed detail), which statistics it reports, and where
 it shows: the doc's columns (and in which suite sections), the terminal table, JUnit
 properties, pytest-benchmark's extra_info, the gates and the baseline comparison. Every
-one of those outputs reads this registry; adding a metric is adding an entry here.
-
-Pure data and formatting: no pytest, no numpy, nothing from the rest of the package.
+one of those outputs reads this registry; adding a metric is adding an entry to
+:mod:`~pytest_ttsbench.results.metric_entries`. What an entry is (Metric, DocColumn,
+TerminalColumn) and the number formats are in :mod:`~pytest_ttsbench.results.metric_types`,
+re-exported here. Pure data and formatting: no pytest, no numpy, nothing from the rest
+of the package.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Literal, TypeVar
 
-Kind = Literal["series", "pooled", "scalar", "detail"]
-Better = Literal["lower", "higher", "none"]
-
-# The statistics of a series (results.stats.Summary's fields, in its order).
-STATISTICS = ("n", "p50", "p90", "p95", "p99", "mean", "stdev", "min", "max", "ci_low", "ci_high")
-
-NA = "n/a"  # an unmeasured value in a table cell
-TTFA_MS = "ttfa_ms"  # the headline metric, named by code that computes or orders by it
-
-
-# ---- number formats: a table cell's text for a value ----------------------------------
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return NA
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def fmt_ratio(value: float | None) -> str:
-    if value is None:
-        return NA
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
-
-
-def fmt_mb(value: float | None) -> str:
-    return NA if value is None else f"{value:.0f}"
-
-
-def fmt_s(value: float | None) -> str:
-    if value is None:
-        return NA
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
-
-
-def fmt_fixed(value: float | None, digits: int) -> str:
-    return NA if value is None else f"{value:.{digits}f}"
-
-
-Format = Literal["ms", "ratio", "mb", "s", "0", "1", "2", "3"]
-
-
-def format_value(fmt: Format, value: float | None) -> str:
-    """A value as a table cell shows it in ``fmt``: ms, ratio, mb, s or fixed digits."""
-    if fmt == "ms":
-        return fmt_ms(value)
-    if fmt == "ratio":
-        return fmt_ratio(value)
-    if fmt == "mb":
-        return fmt_mb(value)
-    if fmt == "s":
-        return fmt_s(value)
-    return fmt_fixed(value, int(fmt))
-
-
-# ---- where a metric shows --------------------------------------------------------------
-@dataclass(frozen=True)
-class DocColumn:
-    """One column of the results doc that shows one statistic of a metric."""
-
-    id: str  # what report.sections lays tables out by: "ttfa_p50"
-    header: str  # "TTFA p50 (ms)"
-    stat: str = ""  # "" for a scalar or detail metric
-    fmt: Format = "ms"
-    aliases: tuple[str, ...] = ()  # other header names users write for it
-    sections: tuple[str, ...] = ()  # "headline" and suite names whose tables show it
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str  # the flat name's first part: "ttfa_ms"
-    label: str  # what a person calls it: "time to first audio"
-    unit: str  # "ms", "s", "MB", "LUFS", ...; "" for a ratio or a count
-    better: Better
-    kind: Kind
-    # kind "detail": the typed detail field and its attribute ("load", "throughput");
-    # a list there reads as its median over the finite values
-    source: tuple[str, str] | None = None
-    columns: tuple[DocColumn, ...] = ()
-    terminal: tuple[tuple[str, str], ...] = ()  # (stat, header) in the terminal table
-    junit: tuple[str, ...] = ()  # stats written as JUnit properties ("" for a scalar)
-    extra_info: tuple[str, ...] = ()  # stats put in pytest-benchmark's extra_info
-    gateable: bool = True
-    baseline: bool = False  # compared with a baseline for regressions (lower is better)
-    timing: bool = False  # slowed by other work on the machine (xdist workers)
-    default_stat: str = ""  # the statistic a bare name reads in a gate: "rtf" is rtf.p50
-    aliases: tuple[tuple[str, str], ...] = ()  # old spellings users write in gate files
-
-    @property
-    def has_statistics(self) -> bool:
-        return self.kind in ("series", "pooled")
-
-    def flat(self, stat: str) -> str:
-        """The flat name BenchResult.metric takes: ``ttfa_ms.p50``, or ``load_s``."""
-        return f"{self.name}.{stat}" if stat else self.name
-
-
-_LATENCY_SECTIONS = ("headline", "latency", "concurrency", "sweeps")
-
-
-REGISTRY: tuple[Metric, ...] = (
-    # ---- per-trial series --------------------------------------------------------------
-    Metric(
-        TTFA_MS,
-        "time to first audio: the first chunk with at least one sample, after t0",
-        "ms",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "ttfa_p50",
-                "TTFA p50 (ms)",
-                "p50",
-                aliases=("ttfa p50", "ttfa ms p50"),
-                sections=(*_LATENCY_SECTIONS, "streaming"),
-            ),
-            DocColumn(
-                "ttfa_p95",
-                "TTFA p95 (ms)",
-                "p95",
-                aliases=("ttfa p95", "ttfa ms p95"),
-                sections=_LATENCY_SECTIONS,
-            ),
-        ),
-        terminal=(("p50", "TTFA p50 ms"), ("p95", "TTFA p95 ms")),
-        junit=("p50", "p95"),
-        extra_info=("p50", "p95"),
-        baseline=True,
-        timing=True,
-        default_stat="p50",
-    ),
-    Metric(
-        "ttfa_audible_ms",
-        "time to first audible audio: the first chunk above the silence floor",
-        "ms",
-        "lower",
-        "series",
-        timing=True,
-    ),
-    Metric("first_chunk_s", "audio seconds in the first chunk", "s", "none", "series"),
-    Metric(
-        "latency_ms",
-        "end-to-end latency: the last chunk, after t0",
-        "ms",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "latency_p50",
-                "Latency p50 (ms)",
-                "p50",
-                aliases=("latency p50", "e2e p50 ms"),
-                sections=(*_LATENCY_SECTIONS, "memory", "soak"),
-            ),
-            DocColumn(
-                "latency_p95",
-                "Latency p95 (ms)",
-                "p95",
-                aliases=("latency p95", "e2e p95 ms"),
-                sections=("concurrency", "soak"),
-            ),
-            DocColumn("latency_max", "Latency max (ms)", "max", sections=("soak",)),
-        ),
-        terminal=(("p50", "latency p50 ms"),),
-        junit=("p50",),
-        extra_info=("p50",),
-        baseline=True,
-        timing=True,
-        default_stat="p50",
-    ),
-    Metric(
-        "audio_s",
-        "audio seconds: samples / sample rate",
-        "s",
-        "none",
-        "series",
-        columns=(
-            DocColumn(
-                "audio_s",
-                "Audio p50 (s)",
-                "p50",
-                "s",
-                aliases=("audio s",),
-                sections=("quality", "sweeps"),
-            ),
-        ),
-        extra_info=("p50",),
-    ),
-    Metric(
-        "rtf",
-        "real-time factor: latency / audio seconds",
-        "",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "rtf_p50",
-                "RTF p50 (lower is better)",
-                "p50",
-                "ratio",
-                aliases=("rtf p50", "rtf"),
-                sections=("headline", "latency", "streaming", "sweeps"),
-            ),
-        ),
-        terminal=(("p50", "RTF p50 (lower is better)"),),
-        junit=("p50",),
-        extra_info=("p50",),
-        baseline=True,
-        timing=True,
-        default_stat="p50",
-    ),
-    Metric(
-        "rtfx",
-        "inverse real-time factor: audio seconds / latency",
-        "",
-        "higher",
-        "series",
-        terminal=(("p50", "RTFx (higher is better)"),),
-        extra_info=("p50",),
-        timing=True,
-    ),
-    Metric("samples_per_s", "samples / latency", "", "higher", "series", timing=True),
-    Metric("chunks", "chunks handed over", "", "none", "series"),
-    Metric(
-        "gap_max_ms",
-        "the largest gap between consecutive chunks of a trial",
-        "ms",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "gap_max",
-                "Chunk gap max (ms)",
-                "max",
-                aliases=("gap max",),
-                sections=("streaming",),
-            ),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "stalls",
-        "player underruns with no prebuffer",
-        "",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "stalls", "Stalls (max)", "max", "0", aliases=("stalls",), sections=("streaming",)
-            ),
-        ),
-        timing=True,
-        aliases=(("underrun.stalls", "max"),),
-    ),
-    Metric(
-        "stall_s",
-        "seconds the player sat dry",
-        "s",
-        "lower",
-        "series",
-        timing=True,
-        aliases=(("underrun.stall_s", "max"),),
-    ),
-    Metric(
-        "min_prebuffer_ms",
-        "the smallest prebuffer that gives no stall",
-        "ms",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "min_prebuffer",
-                "Min prebuffer (ms)",
-                "max",
-                aliases=("prebuffer ms", "min prebuffer"),
-                sections=("streaming",),
-            ),
-        ),
-        timing=True,
-        aliases=(("underrun.min_prebuffer_ms", "max"),),
-    ),
-    Metric(
-        "lufs",
-        "integrated loudness (BS.1770)",
-        "LUFS",
-        "none",
-        "series",
-        columns=(
-            DocColumn(
-                "lufs", "Loudness p50 (LUFS)", "p50", "1", aliases=("lufs",), sections=("quality",)
-            ),
-        ),
-        default_stat="p50",
-    ),
-    Metric(
-        "true_peak_dbtp",
-        "true peak, 4x oversampled",
-        "dBTP",
-        "lower",
-        "series",
-        columns=(
-            DocColumn(
-                "true_peak",
-                "True peak max (dBTP)",
-                "max",
-                "2",
-                aliases=("true peak",),
-                sections=("quality",),
-            ),
-        ),
-        default_stat="max",
-    ),
-    Metric("peak_dbfs", "sample peak", "dBFS", "lower", "series"),
-    Metric(
-        "silence_ratio", "fraction of 10 ms frames below the silence floor", "", "lower", "series"
-    ),
-    Metric("clipping_fraction", "fraction of samples at full scale", "", "lower", "series"),
-    Metric(
-        "chars_per_s",
-        "speaking rate: text characters per audio second",
-        "",
-        "none",
-        "series",
-        columns=(
-            DocColumn(
-                "chars_per_s",
-                "Chars per s p50",
-                "p50",
-                "1",
-                aliases=("chars s", "chars per s"),
-                sections=("quality", "sweeps"),
-            ),
-        ),
-    ),
-    # ---- pooled over all measured trials ---------------------------------------------------
-    Metric(
-        "chunk_gap_ms",
-        "every gap between consecutive chunks, pooled over the trials",
-        "ms",
-        "lower",
-        "pooled",
-        columns=(
-            DocColumn(
-                "gap_p95",
-                "Chunk gap p95 (ms)",
-                "p95",
-                aliases=("gap p95",),
-                sections=("streaming",),
-            ),
-        ),
-        timing=True,
-    ),
-    # ---- one number per result -------------------------------------------------------------
-    Metric(
-        "load_s",
-        "model load, once per target (cold)",
-        "s",
-        "lower",
-        "scalar",
-        columns=(
-            DocColumn(
-                "load",
-                "Load (s)",
-                fmt="s",
-                aliases=("load s", "load time s"),
-                sections=("headline", "latency"),
-            ),
-        ),
-        junit=("",),
-        extra_info=("",),
-        timing=True,
-    ),
-    Metric(
-        "cold_ttfa_ms",
-        "the first trial after load, kept out of the warm statistics",
-        "ms",
-        "lower",
-        "scalar",
-        extra_info=("",),
-        timing=True,
-    ),
-    Metric("cold_latency_ms", "the cold trial's latency", "ms", "lower", "scalar", timing=True),
-    Metric(
-        "peak_rss_mb",
-        "process RSS peak while the trials ran (sampled)",
-        "MB",
-        "lower",
-        "scalar",
-        columns=(
-            DocColumn(
-                "peak_rss",
-                "Peak RSS (MB)",
-                fmt="mb",
-                aliases=("rss mb", "peak rss"),
-                sections=("headline", "latency", "memory", "soak"),
-            ),
-        ),
-        terminal=(("", "peak RSS MB"),),
-        junit=("",),
-        extra_info=("",),
-    ),
-    Metric(
-        "rss_growth_mb",
-        "RSS after the last trial minus after the first",
-        "MB",
-        "lower",
-        "scalar",
-        columns=(
-            DocColumn(
-                "rss_growth",
-                "RSS growth (MB)",
-                fmt="mb",
-                aliases=("rss growth",),
-                sections=("memory",),
-            ),
-        ),
-    ),
-    Metric(
-        "accel_peak_mb",
-        "accelerator memory peak over the trials, where the framework exposes it",
-        "MB",
-        "lower",
-        "scalar",
-        columns=(
-            DocColumn(
-                "accel_peak",
-                "Accel peak (MB)",
-                fmt="mb",
-                aliases=("accel mb", "accelerator peak mb", "gpu mb"),
-                sections=("headline", "latency", "memory"),
-            ),
-        ),
-        terminal=(("", "accel MB"),),
-        junit=("",),
-        extra_info=("",),
-    ),
-    Metric(
-        "rss_slope_mb",
-        "least-squares RSS growth per measured trial (the leak check)",
-        "MB",
-        "lower",
-        "scalar",
-        columns=(
-            DocColumn(
-                "rss_slope",
-                "RSS slope (MB per run)",
-                fmt="3",
-                aliases=("rss slope",),
-                sections=("memory", "soak"),
-            ),
-        ),
-    ),
-    # ---- from a benchmark shape's typed detail -----------------------------------------
-    Metric(
-        "throughput",
-        "concurrent requests: audio seconds produced per wall second",
-        "",
-        "higher",
-        "detail",
-        source=("load", "throughput"),
-        columns=(
-            DocColumn(
-                "throughput",
-                "Throughput (audio s per s)",
-                fmt="ratio",
-                aliases=("throughput",),
-                sections=("concurrency",),
-            ),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "load_speedup",
-        "concurrent throughput over one request at a time's",
-        "",
-        "higher",
-        "detail",
-        source=("load", "speedup"),
-        columns=(
-            DocColumn(
-                "load_speedup",
-                "Speedup vs 1 at a time",
-                fmt="2",
-                aliases=("speedup",),
-                sections=("concurrency",),
-            ),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "spawn_to_first_audio_ms",
-        "cold start: process spawn to first audio, median over fresh processes",
-        "ms",
-        "lower",
-        "detail",
-        source=("cold_start", "spawn_to_first_audio_ms"),
-        columns=(
-            DocColumn(
-                "spawn_audio",
-                "Spawn to first audio p50 (ms)",
-                aliases=("spawn to first audio",),
-                sections=("cold_start",),
-            ),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "interpreter_s",
-        "cold start: spawn to the child's first line of Python, median",
-        "s",
-        "lower",
-        "detail",
-        source=("cold_start", "interpreter_s"),
-        columns=(
-            DocColumn("interpreter_s", "Interpreter p50 (s)", fmt="s", sections=("cold_start",)),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "import_s",
-        "cold start: importing the adapter module, median",
-        "s",
-        "lower",
-        "detail",
-        source=("cold_start", "import_s"),
-        columns=(DocColumn("import_s", "Import p50 (s)", fmt="s", sections=("cold_start",)),),
-        timing=True,
-    ),
-    Metric(
-        "fresh_load_s",
-        "cold start: engine load in a fresh process, median",
-        "s",
-        "lower",
-        "detail",
-        source=("cold_start", "load_s"),
-        columns=(
-            DocColumn(
-                "fresh_load_s", "Load in fresh process p50 (s)", fmt="s", sections=("cold_start",)
-            ),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "unique_rtf",
-        "cache check: RTF of unique prompts, median",
-        "",
-        "lower",
-        "detail",
-        source=("cache_check", "unique_rtf"),
-        columns=(DocColumn("unique_rtf", "RTF unique p50", fmt="ratio", sections=("caching",)),),
-        timing=True,
-    ),
-    Metric(
-        "repeated_rtf",
-        "cache check: RTF of the repeated prompt, median",
-        "",
-        "lower",
-        "detail",
-        source=("cache_check", "repeated_rtf"),
-        columns=(
-            DocColumn("repeated_rtf", "RTF repeated p50", fmt="ratio", sections=("caching",)),
-        ),
-        timing=True,
-    ),
-    Metric(
-        "cache_speedup",
-        "cache check: median unique RTF / median repeated RTF",
-        "",
-        "none",
-        "detail",
-        source=("cache_check", "speedup"),
-        columns=(
-            DocColumn("cache_speedup", "Repeated speedup (x)", fmt="2", sections=("caching",)),
-        ),
-    ),
+from pytest_ttsbench.results.metric_entries import ENTRIES
+from pytest_ttsbench.results.metric_types import (
+    NA,
+    STATISTICS,
+    TTFA_MS,
+    UNCHECKED,
+    Better,
+    DocColumn,
+    Format,
+    Kind,
+    Metric,
+    TerminalColumn,
+    fmt_fixed,
+    fmt_mb,
+    fmt_ms,
+    fmt_ratio,
+    fmt_s,
+    format_value,
 )
 
-BY_NAME: dict[str, Metric] = {m.name: m for m in REGISTRY}
+__all__ = [
+    "BY_NAME",
+    "NA",
+    "REGISTRY",
+    "STATISTICS",
+    "TTFA_MS",
+    "UNCHECKED",
+    "Better",
+    "DocColumn",
+    "Format",
+    "Kind",
+    "Metric",
+    "TerminalColumn",
+    "aliases",
+    "doc_columns",
+    "flat_names",
+    "fmt_fixed",
+    "fmt_mb",
+    "fmt_ms",
+    "fmt_ratio",
+    "fmt_s",
+    "format_value",
+    "get",
+    "names",
+    "per_registry",
+    "resolve",
+    "terminal_columns",
+    "unit",
+]
+
+REGISTRY: tuple[Metric, ...] = ENTRIES  # in the order the outputs list them
+
+# ---- reading the registry ---------------------------------------------------------------
+# Everything below reads REGISTRY when called, never at import, so a test that replaces
+# REGISTRY (monkeypatch.setattr(metrics, "REGISTRY", (*metrics.REGISTRY, new))) sees its
+# entry in every output. What is derived from it is built once per registry.
+T = TypeVar("T")
+
+
+def per_registry(build: Callable[[], T]) -> Callable[[], T]:
+    """``build()`` once per registry: built again when REGISTRY has been replaced."""
+    cache: list[tuple[tuple[Metric, ...], T]] = []
+
+    def get() -> T:
+        if not cache or cache[0][0] is not REGISTRY:
+            cache[:] = [(REGISTRY, build())]
+        return cache[0][1]
+
+    return get
+
+
+@per_registry
+def _by_name() -> dict[str, Metric]:
+    return {m.name: m for m in REGISTRY}
+
+
+@per_registry
+def _aliases() -> dict[str, str]:
+    found = {m.name: m.flat(m.default_stat) for m in REGISTRY if m.default_stat}
+    return found | {old: m.flat(stat) for m in REGISTRY for old, stat in m.aliases}
+
+
+class _ByName(Mapping[str, Metric]):
+    """The registry by metric name, as REGISTRY is now."""
+
+    def __getitem__(self, name: str) -> Metric:
+        return _by_name()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_by_name())
+
+    def __len__(self) -> int:
+        return len(_by_name())
+
+
+BY_NAME: Mapping[str, Metric] = _ByName()
+
+
+def get(name: str) -> Metric | None:
+    """The metric of that name (a flat name's first part), or None."""
+    return _by_name().get(name)
 
 
 def names(*kinds: Kind) -> tuple[str, ...]:
@@ -602,10 +125,15 @@ def names(*kinds: Kind) -> tuple[str, ...]:
     return tuple(m.name for m in REGISTRY if not kinds or m.kind in kinds)
 
 
-def aliases() -> dict[str, str]:
-    """Old spellings users write in gate files -> flat names."""
-    found = {m.name: m.flat(m.default_stat) for m in REGISTRY if m.default_stat}
-    return found | {old: m.flat(stat) for m in REGISTRY for old, stat in m.aliases}
+def aliases() -> Mapping[str, str]:
+    """Old spellings users write in gate files (and a bare name with a default
+    statistic) -> flat names."""
+    return _aliases()
+
+
+def resolve(name: str) -> str:
+    """A flat name as users may write it -> the flat name BenchResult.metric takes."""
+    return _aliases().get(name, name)
 
 
 def flat_names(where: Literal["junit", "extra_info"]) -> tuple[str, ...]:
@@ -613,9 +141,9 @@ def flat_names(where: Literal["junit", "extra_info"]) -> tuple[str, ...]:
     return tuple(m.flat(stat) for m in REGISTRY for stat in getattr(m, where))
 
 
-def terminal_columns() -> tuple[tuple[str, str], ...]:
-    """(flat name, header) of every metric column in the terminal table, in order."""
-    return tuple((m.flat(stat), header) for m in REGISTRY for stat, header in m.terminal)
+def terminal_columns() -> tuple[tuple[Metric, TerminalColumn], ...]:
+    """Every metric column of the terminal table, in order."""
+    return tuple((m, c) for m in REGISTRY for c in m.terminal)
 
 
 def doc_columns() -> tuple[tuple[Metric, DocColumn], ...]:
@@ -625,5 +153,5 @@ def doc_columns() -> tuple[tuple[Metric, DocColumn], ...]:
 
 def unit(name: str) -> str:
     """The unit of a metric (flat names and aliases too); "" when it has none."""
-    metric = BY_NAME.get(aliases().get(name, name).partition(".")[0])
+    metric = get(resolve(name).partition(".")[0])
     return "" if metric is None else metric.unit

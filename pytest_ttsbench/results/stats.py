@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,13 +54,6 @@ class Summary:
     ci_low: float  # 95% CI of the median
     ci_high: float
     ci_coverage: float  # the exact coverage of [ci_low, ci_high]
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, float | int | None]) -> Summary:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
     def get(self, stat: str) -> float | None:
         value = getattr(self, stat, None)

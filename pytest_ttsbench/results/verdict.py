@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 
 @dataclass(frozen=True)
@@ -41,14 +36,6 @@ class Verdict:
         if self.operator == "in":
             return f"in [{format_bound(self.bound)}, {format_bound(self.bound_high)}]"
         return f"{self.operator} {format_bound(self.bound)}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Verdict:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def format_bound(x: float | None) -> str:

@@ -31,200 +31,39 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
-import queue
-import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
-import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_ttsbench.measure import prompts
 from pytest_ttsbench.session import result_from_report
+from pytest_ttsbench.tools.cpu_meter import CpuMeter
+from pytest_ttsbench.tools.fidelity_bare import Bare, bare_blocks, child
+from pytest_ttsbench.tools.fidelity_blocks import (
+    BARE_ARMS,
+    FRESH,
+    IN_PROCESS,
+    PLUGIN,
+    UNMEASURED,
+    Block,
+    block_line,
+    plan,
+    samples_line,
+    summary_lines,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from pytest_ttsbench.results.model import BenchResult
 
-PLUGIN = "plugin"
-BARE = "bare (all)"  # every bare arm pooled
-IN_PROCESS, FRESH = "bare", "fresh"  # the two kinds of bare block
-BARE_ARMS = ("bare-main", "bare-worker", "fresh-main", "fresh-worker")
-THREADS = ("main", "worker")
-# Foreign CPU above this share of one core during a block marks it contended: clean
-# blocks on a 2-core VM show 0.4-1.5% (kernel, agents); Kokoro keeps both cores busy,
-# so foreign CPU stretches its latency about 1:1 (a 7% share added 6%).
-CONTENDED_SHARE = 0.03
-TOLERANCE = 0.03  # the goal: plugin / bare within 3% both ways
-UNMEASURED = 2  # the plugin's cold trial and its one warm-up (--tts-warmup=1)
-
-
-# ---- the plan and the summary (pure) ---------------------------------------------------
-def plan(rounds: int, kinds: Sequence[str] = (IN_PROCESS, FRESH)) -> list[str]:
-    """Block kinds in run order: a plugin block before each bare block and one at the
-    end, so every bare block has a plugin block on both sides; the bare kinds swap
-    order every round, so neither always runs first."""
-    if rounds < 1 or not kinds:
-        raise ValueError("need at least one round and one bare block kind")
-    out: list[str] = []
-    for r in range(rounds):
-        for kind in kinds if r % 2 == 0 else list(reversed(kinds)):
-            out += [PLUGIN, kind]
-    return [*out, PLUGIN]
-
-
-def alternation(threads: Sequence[str], calls: int, start: int = 0) -> list[str]:
-    """Which thread makes each of ``calls`` calls: round robin from ``threads[start]``."""
-    return [threads[(start + i) % len(threads)] for i in range(calls)]
-
-
-@dataclass(frozen=True)
-class Block:
-    """One arm's timed calls in one block, and what else used the CPU meanwhile."""
-
-    arm: str
-    seq: int  # the block's place in the run (arms timed in one block share it)
-    latencies_ms: tuple[float, ...]
-    samples: tuple[int, ...]  # audio samples of each timed call
-    wall_s: float
-    foreign_cpu_s: float | None  # None: the platform cannot tell
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.latencies_ms)
-
-    @property
-    def foreign_share(self) -> float | None:
-        """Foreign CPU seconds per wall second: 1.0 is one core busy all along."""
-        if self.foreign_cpu_s is None or self.wall_s <= 0:
-            return None
-        return max(0.0, self.foreign_cpu_s) / self.wall_s
-
-    @property
-    def contended(self) -> bool:
-        share = self.foreign_share
-        return share is not None and share > CONTENDED_SHARE
-
-
-@dataclass(frozen=True)
-class ArmSummary:
-    arm: str
-    n: int
-    p50: float | None
-    clean_n: int  # timed calls in blocks that were not contended
-    clean_p50: float | None
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _mine(blocks: Sequence[Block], arm: str) -> list[Block]:
-    return [b for b in blocks if b.arm == arm or (arm == BARE and b.arm != PLUGIN)]
-
-
-def summarize(blocks: Sequence[Block], arms: Sequence[str]) -> dict[str, ArmSummary]:
-    """Each arm's pooled median over all its blocks and over its clean ones."""
-    out = {}
-    for arm in arms:
-        mine = _mine(blocks, arm)
-        every = [x for b in mine for x in b.latencies_ms]
-        clean = [x for b in mine if not b.contended for x in b.latencies_ms]
-        out[arm] = ArmSummary(arm, len(every), _median(every), len(clean), _median(clean))
-    return out
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def within(value: float | None, tolerance: float = TOLERANCE) -> bool:
-    """True when ``value`` (a ratio) is within ``tolerance`` of 1, both ways."""
-    return value is not None and 1 - tolerance <= value <= 1 + tolerance
-
-
-def bracketed(block: Block, blocks: Sequence[Block], clean_only: bool = False) -> float | None:
-    """The mean p50 of the plugin blocks just before and just after ``block`` (either
-    alone at an edge) over ``block``'s p50; ``clean_only``: contended blocks count as
-    missing. Drift that is linear over the three blocks cancels."""
-    if clean_only and block.contended:
-        return None
-    plugin = [b for b in blocks if b.arm == PLUGIN and not (clean_only and b.contended)]
-    before = [b for b in plugin if b.seq < block.seq]
-    after = [b for b in plugin if b.seq > block.seq]
-    sides = [max(before, key=lambda b: b.seq)] if before else []
-    sides += [min(after, key=lambda b: b.seq)] if after else []
-    if not sides:
-        return None
-    return ratio(statistics.fmean(b.p50 for b in sides), block.p50)
-
-
-def bracketed_median(blocks: Sequence[Block], arm: str, clean_only: bool) -> float | None:
-    """The median over ``arm``'s blocks (BARE: every bare block) of :func:`bracketed`."""
-    found = [bracketed(b, blocks, clean_only) for b in _mine(blocks, arm) if b.arm != PLUGIN]
-    return _median([r for r in found if r is not None])
-
-
-# ---- the CPU the rest of the machine used ----------------------------------------------
-def machine_busy_s() -> float | None:
-    """CPU seconds all CPUs spent busy since boot (Linux ``/proc/stat``), else None.
-
-    user + nice + system + irq + softirq + steal: steal is a VM's neighbours."""
-    try:
-        with Path("/proc/stat").open(encoding="ascii") as f:
-            fields = f.readline().split()
-        ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return None
-    if len(fields) < 9 or fields[0] != "cpu":
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / ticks
-
-
-def own_cpu_s() -> float:
-    """This process's CPU seconds plus those of its children it waited for."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-class CpuMeter:
-    """Wall time and foreign CPU (the machine's busy CPU minus ours) over a block."""
-
-    def __init__(self) -> None:
-        self._busy = machine_busy_s()
-        self._own = own_cpu_s()
-        self._start = time.perf_counter()
-
-    def stop(self) -> tuple[float, float | None]:
-        wall = time.perf_counter() - self._start
-        busy = machine_busy_s()
-        if busy is None or self._busy is None:
-            return wall, None
-        return wall, (busy - self._busy) - (own_cpu_s() - self._own)
-
 
 # ---- the plugin arm --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Bare:
-    """What a bare loop needs: the plugin's model, voices, voice and text."""
-
-    model: str
-    voices: str
-    voice: str
-    text: str
-    trials: int
-
-
 class _Collect:
     def __init__(self) -> None:
         self.results: list[BenchResult] = []
@@ -297,182 +136,7 @@ def plugin_block(prompt: str, trials: int, folder: Path, seq: int) -> tuple[Bloc
     return block, bare, result.hardware
 
 
-# ---- the bare arms ---------------------------------------------------------------------
-class _Worker:
-    """A thread that runs what it is handed, one call at a time, like the plugin's
-    engine thread; exceptions come back to the caller."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[Callable[[], Any] | None] = queue.Queue()
-        self._replies: queue.Queue[tuple[bool, Any]] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="fidelity-bare", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            try:
-                self._replies.put((True, job()))
-            except BaseException as exc:  # handed to the caller
-                self._replies.put((False, exc))
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        self._jobs.put(fn)
-        ok, value = self._replies.get()
-        if not ok:
-            raise value
-        return value
-
-    def stop(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
-
-
-Timed = dict[str, tuple[list[float], list[int]]]  # thread -> (latencies ms, samples)
-
-
-def bare_loop(spec: Bare, threads: Sequence[str], start: int = 0) -> Timed:
-    """kokoro-onnx as its README uses it, timed with perf_counter around create(): a new
-    session, one unmeasured call per thread (at least the plugin's count), then
-    ``spec.trials`` timed calls per thread, alternating call by call."""
-    from pytest_ttsbench.engines.kokoro_onnx import plain_kokoro
-
-    kokoro = plain_kokoro(Path(spec.model), Path(spec.voices))
-
-    def once() -> tuple[float, int]:
-        begin = time.perf_counter()
-        audio, _ = kokoro.create(spec.text, voice=spec.voice)
-        return (time.perf_counter() - begin) * 1e3, len(audio)
-
-    worker = _Worker() if "worker" in threads else None
-
-    def on(thread: str) -> tuple[float, int]:
-        return once() if worker is None or thread == "main" else worker.call(once)
-
-    try:
-        for thread in alternation(threads, max(UNMEASURED, len(threads)), start):
-            on(thread)
-        out: Timed = {t: ([], []) for t in threads}
-        for thread in alternation(threads, spec.trials * len(threads), start):
-            ms, samples = on(thread)
-            out[thread][0].append(ms)
-            out[thread][1].append(samples)
-    finally:
-        if worker is not None:
-            worker.stop()
-    return out
-
-
-def fresh_loop(spec: Bare, threads: Sequence[str], start: int) -> Timed:
-    """The bare loop in a fresh Python process (this module's ``--child``)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_ttsbench.tools.fidelity",
-            "--child",
-            json.dumps({**asdict(spec), "threads": list(threads), "start": start}),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"the fresh bare loop failed:\n{done.stderr}")
-    reply = json.loads(done.stdout.strip().splitlines()[-1])
-    return {t: ([float(x) for x in ms], [int(x) for x in n]) for t, (ms, n) in reply.items()}
-
-
-def bare_blocks(kind: str, spec: Bare, arms: Sequence[str], seq: int) -> list[Block]:
-    """One bare block: the arms of ``kind`` (bare-* or fresh-*) alternating call by call."""
-    threads = [a.partition("-")[2] for a in arms if a.startswith(f"{kind}-")]
-    start = seq % len(threads)  # which thread goes first changes from block to block
-    meter = CpuMeter()
-    timed = fresh_loop(spec, threads, start) if kind == FRESH else bare_loop(spec, threads, start)
-    wall, foreign = meter.stop()
-    return [
-        Block(f"{kind}-{t}", seq, tuple(timed[t][0]), tuple(timed[t][1]), wall, foreign)
-        for t in threads
-    ]
-
-
-# ---- the report ------------------------------------------------------------------------
-def _share(block: Block) -> str:
-    share = block.foreign_share
-    if share is None:
-        return "foreign CPU n/a"
-    return f"foreign CPU {share:5.1%}{' CONTENDED' if block.contended else ''}"
-
-
-def block_line(block: Block, verbose: bool = False) -> str:
-    line = f"  {block.seq:>3} {block.arm:<12} p50 {block.p50:8.1f} ms  {_share(block)}"
-    if verbose:
-        line += f"  [{' '.join(f'{x:.0f}' for x in block.latencies_ms)}]"
-    return line
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def summary_lines(blocks: Sequence[Block], arms: Sequence[str]) -> list[str]:
-    """The pooled table (all blocks, clean blocks), the median bracketed ratio, and the
-    verdict: plugin / bare within TOLERANCE on clean blocks, pooled and bracketed."""
-    rows = [*arms, BARE] if len(arms) > 2 else list(arms)
-    stats = summarize(blocks, rows)
-    plugin = stats[PLUGIN]
-    lines = [
-        f"  {'':<12} {'all blocks':^26}   {'clean blocks':^26}   {'bracketed':^15}",
-        f"  {'arm':<12} {'n':>3} {'p50 ms':>8} {'plugin/arm':>12}   "
-        f"{'n':>3} {'p50 ms':>8} {'plugin/arm':>12}   {'all':>7} {'clean':>7}",
-    ]
-    verdict: list[float | None] = []
-    for arm in rows:
-        s = stats[arm]
-        bare = arm != PLUGIN
-        r_all = ratio(plugin.p50, s.p50) if bare else None
-        r_clean = ratio(plugin.clean_p50, s.clean_p50) if bare else None
-        m_all = bracketed_median(blocks, arm, False) if bare else None
-        m_clean = bracketed_median(blocks, arm, True) if bare else None
-        if bare:
-            verdict += [r_clean, m_clean]
-        lines.append(
-            f"  {arm:<12} {s.n:>3} {_fmt(s.p50, '8.1f'):>8} {_fmt(r_all, '.4f'):>12}   "
-            f"{s.clean_n:>3} {_fmt(s.clean_p50, '8.1f'):>8} {_fmt(r_clean, '.4f'):>12}   "
-            f"{_fmt(m_all, '.4f'):>7} {_fmt(m_clean, '.4f'):>7}"
-        )
-    if not verdict or any(v is None for v in verdict):
-        lines.append(
-            "  clean blocks: too few to compare (other processes used the CPU; see "
-            "foreign CPU above): rerun on a quieter machine"
-        )
-    else:
-        ok = all(within(v) for v in verdict)
-        lines.append(
-            f"  clean blocks: plugin / bare within {TOLERANCE:.0%} both ways, every arm, "
-            f"pooled and bracketed: {'yes' if ok else 'NO'}"
-        )
-    return lines
-
-
-def samples_line(blocks: Sequence[Block]) -> str:
-    """Whether every arm synthesized the same audio length (same text, voice, speed)."""
-    seen: dict[str, list[int]] = {}
-    for b in blocks:
-        seen.setdefault(b.arm, [])
-        seen[b.arm] = sorted({*seen[b.arm], *b.samples})
-    values = {n for v in seen.values() for n in v}
-    verdict = "the same in every arm" if len(values) == 1 else "DIFFERENT"
-    return f"  audio samples per call: {verdict} ({seen})"
-
-
 # ---- the command -----------------------------------------------------------------------
-def child(spec_json: str) -> int:
-    raw = json.loads(spec_json)
-    threads, start = raw.pop("threads"), raw.pop("start")
-    print(json.dumps(bare_loop(Bare(**raw), threads, start)))
-    return 0
-
-
 def _load() -> str:
     try:
         return "/".join(f"{x:.2f}" for x in os.getloadavg())

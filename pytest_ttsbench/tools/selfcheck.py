@@ -22,6 +22,7 @@ from pytest_ttsbench.measure.engine_thread import EngineThread
 from pytest_ttsbench.measure.memory import RssSampler
 from pytest_ttsbench.measure.stamps import capture
 from pytest_ttsbench.measure.trial import build_trial
+from pytest_ttsbench.results.metrics import TTFA_MS
 from pytest_ttsbench.results.target import Target
 
 TEXT = "Thank you for calling. Your order shipped this morning and arrives on Thursday."
@@ -54,7 +55,7 @@ def ground_truth(
     opts = SynthesisOptions()
     worker = EngineThread("selfcheck")
     truth = {
-        "ttfa_ms": first_ms,
+        TTFA_MS: first_ms,
         "ttfa_audible_ms": first_ms,
         "latency_ms": first_ms + (chunks - 1) * gap_ms,
         "gap_max_ms": gap_ms,

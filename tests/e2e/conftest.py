@@ -31,6 +31,14 @@ LATENCY_SUITE = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def _unscored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs check no intelligibility unless a test asks on its command line
+    (--tts-intelligibility=auto or require; CLI beats the environment): the synthetic
+    engine's tones say nothing, and these tests are about the harness, not speech."""
+    monkeypatch.setenv("TTSBENCH_INTELLIGIBILITY", "off")
+
+
 @pytest.fixture
 def ttsb(
     pytester: pytest.Pytester,

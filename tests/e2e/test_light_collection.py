@@ -62,8 +62,9 @@ DUMP_PLUGIN = textwrap.dedent(
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    """A child process that is a plain run even when this one is an xdist worker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    """A child process that is a plain run even when this one is an xdist worker, and
+    sets no option of ours through the environment (TTSBENCH_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "TTSBENCH_"))}
     env.update(extra)
     return env
 
@@ -82,6 +83,71 @@ def test_importing_the_plugin_loads_nothing_heavy() -> None:
     )
     loaded = set(json.loads(done.stdout))
     assert sorted(loaded & set(HEAVY)) == []
+
+
+# Of the package, loading the plugin imports the option table and the hook wiring only,
+# and a run that sets no option and benchmarks nothing imports nothing more: no
+# settings parser, registry, matrix, gates or result model. An option set adds the
+# settings, resolved at start-up so that a bad value is a usage error.
+AT_LOAD = {
+    "pytest_ttsbench",
+    "pytest_ttsbench.version",
+    "pytest_ttsbench.options",
+    "pytest_ttsbench.hookspec",
+    "pytest_ttsbench.plugin",
+}
+WITH_AN_OPTION = AT_LOAD | {"pytest_ttsbench.settings", "pytest_ttsbench.flag_words"}
+
+# a plugin that writes which pytest_ttsbench modules a run imported, at its end
+PACKAGE_DUMP_PLUGIN = textwrap.dedent(
+    """
+    import json
+    import os
+    import sys
+
+    def pytest_sessionfinish(session):
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] == "pytest_ttsbench")
+        with open(os.environ["TTSBENCH_TEST_DUMP"], "w") as fh:
+            json.dump(loaded, fh)
+    """
+)
+
+
+def test_loading_the_plugin_imports_the_option_table_and_the_wiring_only() -> None:
+    code = (
+        "import json, sys, pytest_ttsbench.plugin; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'pytest_ttsbench')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_clean_env()
+    )
+    assert set(json.loads(done.stdout)) == AT_LOAD
+
+
+@pytest.mark.parametrize(
+    ("args", "imported"), [((), AT_LOAD), (("--tts-trials=3",), WITH_AN_OPTION)]
+)
+def test_a_project_that_never_benchmarks_builds_no_session(
+    tmp_path: Path, args: tuple[str, ...], imported: set[str]
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    (tmp_path / "ttsbench_dump.py").write_text(PACKAGE_DUMP_PLUGIN)
+    dump = tmp_path / "loaded.json"
+    path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "ttsbench_dump", "-p", "no:cacheprovider", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=project,
+        env=_clean_env(PYTHONPATH=path, TTSBENCH_TEST_DUMP=str(dump)),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ttsbench:" not in done.stdout  # no header line: nothing was probed
+    assert set(json.loads(dump.read_text())) == imported
 
 
 def test_collecting_the_suites_loads_nothing_heavy(tmp_path: Path) -> None:

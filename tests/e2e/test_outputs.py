@@ -45,6 +45,23 @@ def test_key_metrics_are_junit_properties(ttsb: pytest.Pytester) -> None:
     assert not any(name.startswith("ttsbench.result") for name in props)  # no JSON blob
 
 
+def test_a_junit_xml_that_cannot_be_written_fails_the_run_but_loses_no_result(
+    ttsb: pytest.Pytester,
+) -> None:
+    """pytest writes the XML (the plugin only adds its properties): when it cannot, its
+    error ends the run non-zero, and the results JSON is written all the same."""
+    ttsb.makepyfile(TEST)
+    (ttsb.path / "reports").write_text("a file where a folder should be\n")
+    result = ttsb.runpytest_subprocess(
+        *SYNTH, "-p", "no:xdist", "-p", "no:cacheprovider", "--junitxml=reports/junit.xml"
+    )
+    assert result.ret != 0
+    assert "reports" in result.stderr.str()  # pytest's own error names the path
+    (path,) = (ttsb.path / ".ttsbench").glob("results-*.json")
+    (row,) = json.loads(path.read_text())["results"]
+    assert row["summaries"]["latency_ms"]["n"] == 2
+
+
 def test_xdist_turns_pytest_benchmark_off_but_not_us(ttsb: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     pytest.importorskip("pytest_benchmark")

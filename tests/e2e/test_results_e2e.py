@@ -6,12 +6,9 @@ import json
 import subprocess
 import sys
 import textwrap
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 SYNTH = [
     "--tts-model=synthetic",
@@ -32,6 +29,13 @@ FOUR_TESTS = textwrap.dedent(
     @pytest.mark.parametrize("prompt", ["short", "medium"])
     def test_latency(tts_bench, prompt, speed):
         tts_bench(prompt, speed=speed, params={"speed": speed})
+    """
+)
+
+LATENCY_ONE = textwrap.dedent(
+    """
+    def test_latency(tts_bench):
+        tts_bench("short")
     """
 )
 
@@ -260,8 +264,51 @@ def test_a_crash_mid_write_leaves_the_old_doc(
     result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--update-results-doc")
     result.assert_outcomes(passed=4)
     assert doc.read_text() == OTHER_MACHINES
-    assert "not updated" in result.stdout.str() or "warning" in result.stdout.str()
     assert not [p for p in doc.parent.iterdir() if p.name.startswith(".")]  # no temp left
+    # nothing written where asked: each output fails the run, in one line with its data
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    lost = [line for line in result.outlines if line.startswith("error: ")]
+    assert [line.split(" ", 2)[1:2] for line in lost] == [["results"], ["chunk"], ["results"]]
+    assert "disk full (simulated)" in lost[0]
+    assert all("ttsbench-rescued-" in line for line in lost)
+    rescued = Path(lost[0].rsplit(" is in ", 1)[1])
+    assert len(json.loads(rescued.read_text())["results"]) == 4
+
+
+def test_results_that_cannot_be_written_fail_the_run_and_say_where_they_are(
+    ttsb: pytest.Pytester,
+) -> None:
+    ttsb.makepyfile(test_latency=LATENCY_ONE)
+    (ttsb.path / ".ttsbench").write_text("a file where the artifacts folder should be\n")
+    result = ttsb.runpytest(*SYNTH, "-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    lost = [line for line in result.outlines if line.startswith("error: ")]
+    assert len(lost) == 2  # the results JSON and the chunk trace, one line each
+    assert lost[0].startswith(f"error: results JSON {ttsb.path / '.ttsbench'}/results-")
+    assert ".ttsbench is a file, not a folder" in lost[0]
+    rescued = Path(lost[0].rsplit("; its data is in ", 1)[1])
+    assert json.loads(rescued.read_text())["results"][0]["prompt"] == "short"
+
+
+def test_a_read_only_doc_is_left_alone_and_fails_the_run(ttsb: pytest.Pytester) -> None:
+    ttsb.makepyfile(test_latency=LATENCY_ONE)
+    doc = ttsb.path / "docs" / "BENCHMARK_RESULTS.md"
+    doc.parent.mkdir()
+    doc.write_text(OTHER_MACHINES)
+    doc.chmod(0o444)  # the user's intent: tests run as root, who could still replace it
+    result = ttsb.runpytest(*SYNTH, "-p", "no:xdist", "--update-results-doc")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert doc.read_text() == OTHER_MACHINES
+    assert doc.stat().st_mode & 0o777 == 0o444
+    side = doc.with_name("BENCHMARK_RESULTS.ttsbench-pending.md")
+    assert "| synthetic | sim |" in side.read_text()
+    (line,) = [line for line in result.outlines if "read-only" in line]
+    assert line == (
+        f"error: results doc {doc} not updated (it is read-only (mode 0444): left as its "
+        f"owner set it); its rows are in {side}"
+    )
 
 
 def test_regression_against_a_baseline(ttsb: pytest.Pytester) -> None:

@@ -120,12 +120,12 @@ def test_sweeps_give_one_id_and_row_per_value(suites: pytest.Pytester) -> None:
     marked = suites.runpytest("test_sweeps.py", *FAST, "-v")
     marked.assert_outcomes(passed=3)
     for value in ("0.8", "1.0", "1.25"):
-        assert f"test_sweep[synthetic-sim-cpu-speed={value}]" in marked.stdout.str()
+        assert f"test_sweep[synthetic-sim-cpu-short-speed={value}]" in marked.stdout.str()
     cli = suites.runpytest(
         "test_sweeps.py", *FAST, "-v", "--tts-sweep=chunks=2,4", "--tts-artifacts=cli"
     )
     cli.assert_outcomes(passed=2)
-    assert "test_sweep[synthetic-sim-cpu-chunks=4]" in cli.stdout.str()
+    assert "test_sweep[synthetic-sim-cpu-short-chunks=4]" in cli.stdout.str()
     (path,) = sorted((suites.path / "cli").glob("results-*.json"))
     rows = json.loads(path.read_text())["results"]
     assert sorted(r["params"]["chunks"] for r in rows) == [2, 4]
@@ -140,3 +140,55 @@ def test_every_suite_runs_on_the_synthetic_engine(
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0, result.stdout.str()
     assert outcomes["passed"] >= 15
+
+
+def _measured(row: dict[str, Any], kind: str = "measured") -> int:
+    return sum(t["kind"] == kind for t in row["trials"])
+
+
+def test_caching_runs_the_prompt_and_count_asked_for(suites: pytest.Pytester) -> None:
+    asked = suites.runpytest(
+        "test_caching.py", *FAST, "--tts-prompts=ultra-short", "--tts-trials=5"
+    )
+    asked.assert_outcomes(passed=1)
+    (row,) = results(suites)
+    assert row["prompt"] == "ultra-short"
+    assert (_measured(row), _measured(row, "unique")) == (5, 5)
+    # 2 + 2 could never reach p < 0.05: a skip that says so, not a check that cannot fail
+    few = suites.runpytest(
+        "test_caching.py", *FAST, "--tts-prompts=ultra-short", "--tts-trials=2", "-rs"
+    )
+    few.assert_outcomes(skipped=1)
+    few.stdout.fnmatch_lines(["*--tts-trials=2: 2 repeats + 2 unique texts cannot reach*needs 4*"])
+
+
+def test_every_suite_runs_the_prompt_and_count_asked_for(suites: pytest.Pytester) -> None:
+    """--tts-prompts and --tts-trials reach every shipped suite: each row ran the preset
+    asked for, as many measured trials (requests, fresh processes, repeats) as asked;
+    the leak check and the soak, whose statistics need more, skip and say so."""
+    result = suites.runpytest(
+        *FAST, "--tts-prompts=ultra-short", "--tts-trials=4", "-m", "soak or not soak", "-rs"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0, result.stdout.str()
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_memory.py*--tts-trials=4: 4 syntheses; the leak check fits a slope over at "
+            "least 10*",
+            "*test_soak.py*--tts-trials=4: 4 syntheses; the soak compares*",
+        ]
+    )
+    rows = results(suites)
+    assert {r["suite"] for r in rows} == {
+        "caching",
+        "cold_start",
+        "concurrency",
+        "latency",
+        "memory",
+        "quality",
+        "streaming",
+        "sweeps",
+    }
+    for row in rows:
+        assert row["prompt"] == "ultra-short", row["test"]
+        assert _measured(row) == 4, row["test"]

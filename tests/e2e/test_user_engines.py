@@ -67,9 +67,13 @@ def test_a_broken_entry_point_is_a_clear_usage_error(
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-engine\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[pytest_ttsbench.engines]\nbroken = nowhere:SPEC\n")
     monkeypatch.setenv("PYTHONPATH", str(site))
-    pytester.makepyfile("def test_x(): pass")
+    pytester.makepyfile("def test_x(tts_target): pass")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "entry point broken = nowhere:SPEC (pytest_ttsbench.engines) failed to load" in (
         result.stderr.str()
     )
+    # a project that benchmarks nothing never reads the engine entry points
+    pytester.makepyfile("def test_x(): pass")
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    plain.assert_outcomes(passed=1)

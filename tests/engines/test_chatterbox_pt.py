@@ -10,7 +10,7 @@ import pytest
 from pytest_ttsbench.engines import chatterbox_pt
 from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
 from pytest_ttsbench.engines.chatterbox_pt import ChatterboxEngine, ChatterboxTurboEngine
-from pytest_ttsbench.engines.text import dist_installed
+from pytest_ttsbench.engines.installed import dist_installed
 from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, cache_snapshot, context, make_files, query

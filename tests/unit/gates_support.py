@@ -8,66 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ttsbench.gates.files import load_gates
 from pytest_ttsbench.gates.matching import GateContext
-from pytest_ttsbench.results.model import BenchResult, Trial
-from pytest_ttsbench.results.target import Target
+from tests.unit.result_support import CPU, KOKORO_TEST
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_ttsbench.gates.rules import GateSet
+    from pytest_ttsbench.results.model import BenchResult
     from pytest_ttsbench.results.verdict import Verdict
-
-KOKORO_TEST = "suites/test_latency.py::test_latency[kokoro-onnx-cpu-short]"
-CPU = "AMD EPYC 7B13 (2 cores)"
-
-
-def make_result(
-    values: dict[str, list[float]] | None = None,
-    *,
-    model: str = "kokoro",
-    backend: str = "onnx",
-    device: str = "cpu",
-    variant: str = "int8",
-    hardware: str = CPU,
-    test: str = KOKORO_TEST,
-    suite: str = "latency",
-    prompt: str = "medium",
-    stream_mode: str = "native",
-    params: dict[str, Any] | None = None,
-    **scalars: Any,
-) -> BenchResult:
-    """A summarized result whose measured trials carry ``values`` (trial i gets value i)."""
-    values = values or {}
-    n = max((len(v) for v in values.values()), default=0)
-    trials = [
-        Trial(
-            index=i,
-            kind="measured",
-            t0_ns=0,
-            chunk_ns=[1_000_000, 2_000_000],
-            chunk_samples=[100, 100],
-            sample_rate=24_000,
-            metrics={k: v[i] for k, v in values.items() if i < len(v)},
-        )
-        for i in range(n)
-    ]
-    target = Target(model, backend, device, variant)
-    result = BenchResult(
-        target=target,
-        test=test,
-        suite=suite,
-        prompt=prompt,
-        text_chars=40,
-        language="en",
-        stream_mode=stream_mode,
-        hardware=hardware,
-        warmup=1,
-        trials=trials,
-        params=dict(params or {}),
-        **scalars,
-    )
-    result.summarize()
-    return result
 
 
 def spread(center: float, n: int, width: float = 0.1) -> list[float]:

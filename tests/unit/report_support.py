@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_ttsbench.results.model import BenchResult, Trial
 from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.results.verdict import Verdict
+from tests.unit import result_support
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from pytest_ttsbench.results.model import BenchResult
 
 
 def make_result(
@@ -39,38 +41,29 @@ def make_result(
     outcome: str = "passed",
 ) -> BenchResult:
     """A result with one measured trial per latency; TTFA is ``ttfa_ratio`` of it."""
-    target = Target(model, backend, device, variant, default_variant)
-    trials = []
-    for i, latency in enumerate(latencies_ms):
-        ttfa = latency * ttfa_ratio
-        trials.append(
-            Trial(
-                index=i,
-                kind="measured",
-                t0_ns=0,
-                chunk_ns=[int(ttfa * 1e6), int(latency * 1e6)],
-                chunk_samples=[12000, 36000],
-                sample_rate=24000,
-                metrics={
-                    "ttfa_ms": ttfa,
-                    "latency_ms": latency,
-                    "audio_s": audio_s,
-                    "rtf": latency / 1000 / audio_s,
-                    "rtfx": audio_s / (latency / 1000),
-                },
-            )
-        )
-    result = BenchResult(
-        target=target,
-        test=f"suites/test_{suite}.py::test_{suite}[{target.id}-{prompt}]",
+    ttfas = [latency * ttfa_ratio for latency in latencies_ms]
+    values = {
+        "ttfa_ms": ttfas,
+        "latency_ms": list(latencies_ms),
+        "audio_s": [audio_s] * len(latencies_ms),
+        "rtf": [latency / 1000 / audio_s for latency in latencies_ms],
+        "rtfx": [audio_s / (latency / 1000) for latency in latencies_ms],
+    }
+    target_id = Target(model, backend, device, variant, default_variant).id
+    return result_support.make_result(
+        values,
+        model=model,
+        backend=backend,
+        device=device,
+        variant=variant,
+        default_variant=default_variant,
+        chunk_samples=(12000, 36000),
+        test=f"suites/test_{suite}.py::test_{suite}[{target_id}-{prompt}]",
         suite=suite,
         prompt=prompt,
         text_chars=120,
-        language="en",
         stream_mode=stream_mode,
         hardware=hardware,
-        warmup=1,
-        trials=trials,
         load_s=load_s,
         peak_rss_mb=peak_rss_mb,
         accel_peak_mb=accel_peak_mb,
@@ -80,8 +73,6 @@ def make_result(
         params=dict(params or {}),
         outcome=outcome,
     )
-    result.summarize()
-    return result
 
 
 def block(text: str, name: str) -> str:

@@ -8,6 +8,7 @@ a dependency of the design.
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 import tomllib
@@ -27,7 +28,8 @@ EDGE = {
     "pytest_ttsbench.progress",
     "pytest_ttsbench.tools.fidelity",  # a script that drives a pytest run
 }
-MAX_LINES = 600
+MAX_LINES = 500
+VERSION = "pytest_ttsbench.version"  # __version__, at the bottom of the graph
 
 
 def _module_name(path: Path) -> str:
@@ -35,6 +37,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
 def _modules() -> dict[str, Path]:
     return {
         _module_name(p): p
@@ -44,7 +47,11 @@ def _modules() -> dict[str, Path]:
 
 
 def _imported_names(path: Path, module: str) -> list[str]:
+    """Every name ``path`` imports; ``from pkg import sub`` of a submodule names only
+    ``pkg.sub`` (it reads nothing of ``pkg/__init__.py``), ``from pkg import name`` of
+    anything else names ``pkg`` too."""
     names: list[str] = []
+    modules = _modules()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
@@ -56,8 +63,10 @@ def _imported_names(path: Path, module: str) -> list[str]:
                     parent = parent[:-1]
                 parent = parent[: len(parent) - node.level + 1]
                 base = ".".join([*parent, base] if base else parent)
-            names.append(base)
-            names.extend(f"{base}.{alias.name}" for alias in node.names)
+            found = [f"{base}.{alias.name}" for alias in node.names]
+            if not all(name in modules for name in found):
+                names.append(base)
+            names.extend(found)
     return names
 
 
@@ -73,8 +82,7 @@ def _graph() -> dict[str, set[str]]:
     for module, path in modules.items():
         for name in _imported_names(path, module):
             target = owner(name) if name.startswith("pytest_ttsbench") else None
-            # importing one's own parent package (for __version__) is not a dependency
-            if target and target != module and not module.startswith(target + "."):
+            if target and target != module:
                 edges[module].add(target)
     return edges
 
@@ -115,6 +123,18 @@ def test_no_import_circles() -> None:
     assert _cycles(_graph()) == []
 
 
+def test_no_import_runs_up_to_a_package_above() -> None:
+    """No module imports a package that holds it (its ``__init__``): the version, say,
+    is read from ``version.py``, at the bottom, not from the package top."""
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        for target in targets
+        if module.startswith(target + ".")
+    )
+    assert upward == []
+
+
 def test_the_cycle_finder_finds_cycles() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(edges) == [["a", "b", "c"]]
@@ -132,16 +152,18 @@ def test_pure_modules_import_no_pytest() -> None:
 
 
 def test_results_is_the_bottom_layer() -> None:
-    """The typed model imports nothing of the plugin outside results/."""
+    """The typed model imports nothing of the plugin outside results/ but the version
+    (which results files record), and the version module imports nothing at all."""
     edges = _graph()
     above = {
         f"{module} -> {target}"
         for module, targets in edges.items()
         if module.startswith("pytest_ttsbench.results")
         for target in targets
-        if not target.startswith("pytest_ttsbench.results")
+        if not target.startswith("pytest_ttsbench.results") and target != VERSION
     }
     assert above == set()
+    assert edges[VERSION] == set()
 
 
 @pytest.mark.parametrize("module", sorted(_modules()))

@@ -13,7 +13,9 @@ import pytest
 from scipy.signal import resample_poly
 
 from pytest_ttsbench.measure import audio
-from pytest_ttsbench.results.model import SERIES
+from pytest_ttsbench.measure.stamps import Chunked
+from pytest_ttsbench.measure.trial import build_trial
+from pytest_ttsbench.results import metrics as registry
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -320,14 +322,73 @@ def test_short_text_only_checks_the_upper_bound() -> None:
     assert any("too fast" in p for p in truncated.problems)
 
 
-def test_custom_band_and_language_bands() -> None:
+JA = "お電話ありがとうございます。ご注文の品は今朝発送いたしました。木曜日に届く予定です。"
+ZH = "感谢您的来电。您的订单今天早上已经发货，预计星期四送达。"
+
+
+def test_custom_band() -> None:
     sr = 16000
     x = rms_sine(200, 10.0, sr, -20.0)
     assert audio.check(x, sr, TEXT_150, expected_chars_per_s=(20.0, 40.0)).problems
-    assert audio.chars_per_s_band("en-US") == audio.DEFAULT_CHARS_PER_S
-    assert audio.chars_per_s_band(None) == audio.DEFAULT_CHARS_PER_S
-    assert audio.chars_per_s_band("ja") == audio.DENSE_SCRIPT_CHARS_PER_S
-    assert audio.chars_per_s_band("zh_CN") == audio.DENSE_SCRIPT_CHARS_PER_S
+
+
+def test_speaking_rate_band_follows_the_script() -> None:
+    band = audio.chars_per_s_band
+    assert band(TEXT_150) == audio.DEFAULT_CHARS_PER_S
+    assert band("Привет, как дела?") == audio.DEFAULT_CHARS_PER_S  # Cyrillic: alphabetic
+    assert band("") == audio.DEFAULT_CHARS_PER_S
+    # every character dense, their punctuation (。 and the full-width ，) included
+    assert audio.dense_chars(JA) == len(JA)
+    assert band(JA) == pytest.approx(audio.DENSE_SCRIPT_CHARS_PER_S)
+    assert band(ZH) == pytest.approx(audio.DENSE_SCRIPT_CHARS_PER_S)
+    # a mixed text: each bound is the characters over their summed time
+    mixed = "Order 注文 shipped"  # 2 dense of 16
+    low, high = band(mixed)
+    assert low == pytest.approx(16 / (14 / 5.0 + 2 / 1.5))
+    assert high == pytest.approx(16 / (14 / 30.0 + 2 / 15.0))
+    assert audio.DENSE_SCRIPT_CHARS_PER_S[1] < high < audio.DEFAULT_CHARS_PER_S[1]
+
+
+def test_speaking_rate_band_scales_with_the_speed() -> None:
+    assert audio.chars_per_s_band(TEXT_150, 0.5) == (2.5, 15.0)
+    assert audio.chars_per_s_band(JA, 2.0) == pytest.approx((3.0, 30.0))
+    for speed in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="speed"):
+            audio.chars_per_s_band(TEXT_150, speed)
+
+
+def _trial(seconds: float, text: str, speed: float = 1.0) -> list[str]:
+    """The problems build_trial finds in ``seconds`` of speech-level audio for ``text``."""
+    sr = 16000
+    captured = Chunked(t0_ns=0, chunk_ns=[1_000_000], chunks=[rms_sine(200, seconds, sr, -20.0)])
+    trial, _ = build_trial(
+        captured, index=0, kind="measured", sample_rate=sr, text=text, speed=speed
+    )
+    return trial.problems
+
+
+def test_a_slow_prompt_is_not_runaway_nor_a_fast_one_truncated() -> None:
+    # an engine that speaks 8 characters a second, asked for half and for double speed
+    assert _trial(150 / 4.0, TEXT_150, speed=0.5) == []  # 4 chars/s: "too slow" at 1.0
+    assert _trial(150 / 32.0, TEXT_150, speed=2.0) == []  # 32 chars/s: "truncated" at 1.0
+    assert any("too slow" in p for p in _trial(150 / 4.0, TEXT_150))
+
+
+def test_a_dense_script_prompt_has_its_own_band() -> None:
+    # Japanese at 4 characters a second is ordinary speech, not runaway generation
+    assert _trial(len(JA) / 4.0, JA) == []
+    assert _trial(len(ZH) / 3.5, ZH) == []
+    # ... and 25 of them a second is truncation, which the Latin band let through
+    (problem,) = _trial(len(JA) / 25.0, JA)
+    assert "too fast" in problem
+    assert "truncated audio?" in problem
+
+
+def test_a_truncated_latin_clip_is_still_flagged() -> None:
+    for speed in (1.0, 0.5):
+        (problem,) = _trial(2.0, TEXT_150, speed=speed)  # 75 chars/s
+        assert "speaking rate too fast" in problem
+        assert "truncated audio?" in problem
 
 
 def test_text_chars_collapses_whitespace() -> None:
@@ -350,7 +411,7 @@ def test_as_metrics_keys_are_results_series() -> None:
     report = audio.check(rms_sine(440, 1.0, 24000, -20.0), 24000, "Hello there, how are you?")
     metrics = report.as_metrics()
     assert set(metrics) == METRIC_KEYS
-    assert set(metrics) <= set(SERIES)
+    assert set(metrics) <= set(registry.names("series"))
     assert all(isinstance(v, float) for v in metrics.values())
 
 

@@ -8,6 +8,7 @@ import itertools
 import math
 import random
 import statistics
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -105,17 +106,17 @@ def test_significance_and_effect_size_are_both_needed() -> None:
 
 
 def test_the_message_states_ratio_p_value_and_fix() -> None:
-    result = BenchResult(
+    base = BenchResult(
         Target("m", "b", "cpu", "default"), "t", "cache", "short", 45, "en", "native", "h", 1
     )
-    result.cache_check = check_of([0.50, 0.52, 0.55, 0.60], [0.05, 0.06, 0.05, 0.07])
+    result = replace(base, cache_check=check_of([0.50, 0.52, 0.55, 0.60], [0.05, 0.06, 0.05, 0.07]))
     message = cache_check.caching_message(result, 1.4)
     assert message is not None
     assert message.startswith("m-b-cpu: a repeated prompt ran x")
     assert "p = 0.014 < 0.05" in message
     assert "the engine caches" in message
     assert "use unique prompts" in message
-    result.cache_check = check_of([0.50, 0.52], [0.05, 0.06])  # too few to conclude
+    result = replace(base, cache_check=check_of([0.50, 0.52], [0.05, 0.06]))  # too few
     assert cache_check.caching_message(result, 1.4) is None
     note = cache_check.cache_note(result.cache_check, 1.4)
     assert note is not None
@@ -212,7 +213,7 @@ def run_check(pool: EnginePool, **options: str) -> tuple[EngineHandle, BenchResu
         target, "t", "caching", "short", request.prompt.chars, "en", request.mode, "h", 0
     )
     spec = runners.RunSpec(warmup=0, plan=TrialPlan(trials=SUITE_REPEATS))
-    return handle, runners.cache_check(handle, request, result, spec)
+    return handle, result.measured_by(runners.cache_check(handle, request, spec))
 
 
 def test_the_runner_interleaves_same_length_texts(pool: EnginePool) -> None:
@@ -224,7 +225,7 @@ def test_the_runner_interleaves_same_length_texts(pool: EnginePool) -> None:
     assert check is not None
     assert len(check.repeated_rtf) == len(check.unique_rtf) == SUITE_REPEATS
     assert check.repeated_rtf == result.series("rtf")
-    assert runners.caching_message(result, 1.4) is None
+    assert cache_check.caching_message(result, 1.4) is None
     text = presets()["short"].text
     assert isinstance(handle.engine, SyntheticEngine)
     texts = [call.text for call in handle.engine.handovers]
@@ -242,7 +243,7 @@ def test_the_runner_interleaves_same_length_texts(pool: EnginePool) -> None:
 
 def test_the_runner_catches_a_caching_engine(pool: EnginePool) -> None:
     _, result = run_check(pool, cache="1")
-    message = runners.caching_message(result, 1.4)
+    message = cache_check.caching_message(result, 1.4)
     assert message is not None
     assert "the engine caches" in message
     assert "Mann-Whitney p = 0.014" in message

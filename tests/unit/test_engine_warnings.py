@@ -10,6 +10,7 @@ import json
 import math
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,8 +95,8 @@ def test_warnings_in_load_and_synthesis_are_counted_not_raised(pool: EnginePool)
     handle = load(pool)
     request = ask(handle)
     spec = runners.RunSpec(warmup=1, trial_timeout_s=60, plan=TrialPlan(trials=2))
-    result = runners.single_prompt(
-        handle, request, header(handle, request, with_versions=True), spec
+    result = header(handle, request, with_versions=True).measured_by(
+        runners.single_prompt(handle, request, spec)
     )
     assert runners.invalid_trials(result) is None
     assert result.n == 2
@@ -112,8 +113,8 @@ def test_warnings_in_load_and_synthesis_are_counted_not_raised(pool: EnginePool)
     }
     assert all(re.search(rf"{HERE}:\d+$", w.where) for w in result.warnings)
     # load warnings belong to the target's first result only; each result counts its own
-    again = runners.single_prompt(
-        handle, request, header(handle, request, with_versions=True), spec
+    again = header(handle, request, with_versions=True).measured_by(
+        runners.single_prompt(handle, request, spec)
     )
     assert counts(again) == {
         ("synthesis", "DeprecationWarning", "pkg_resources is deprecated"): 1,
@@ -134,8 +135,8 @@ def test_warnings_of_concurrent_requests_are_counted_not_raised(pool: EnginePool
     shape = runners.LoadSpec(concurrency=2, requests=4)
     request = ask(handle, params=shape.params)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=60)
-    result = runners.concurrent(
-        handle, request, header(handle, request, with_versions=True), spec, shape
+    result = header(handle, request, with_versions=True).measured_by(
+        runners.concurrent(handle, request, spec, shape)
     )
     assert runners.invalid_trials(result) is None
     assert result.load is not None
@@ -150,7 +151,9 @@ def test_cache_check_counts_the_warnings_of_its_trials(pool: EnginePool) -> None
     handle = load(pool)
     request = ask(handle)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=60, plan=TrialPlan(trials=2))
-    result = runners.cache_check(handle, request, header(handle, request, with_versions=True), spec)
+    result = header(handle, request, with_versions=True).measured_by(
+        runners.cache_check(handle, request, spec)
+    )
     assert runners.invalid_trials(result) is None
     calls = len(result.trials)  # cold, warm-up, unique and repeated: one call each
     assert counts(result)[("synthesis", "DeprecationWarning", WEIGHT_NORM)] == CHUNKS * calls
@@ -163,10 +166,11 @@ def test_warnings_ride_in_the_results_json_and_old_files_read() -> None:
     )
     assert "warnings" not in base.as_dict()["details"]  # none: the key stays out
     assert BenchResult.from_dict(base.as_dict()).warnings == []
-    base.warnings = [
+    warned = [
         EngineWarning("UserWarning", "dropout", "rnn.py:83", 3, "load"),
         EngineWarning("DeprecationWarning", "weight_norm", "utils.py:12", 12, "synthesis"),
     ]
+    base = replace(base, warnings=warned)
     data = json.loads(json.dumps(base.as_dict()))
     assert data["details"]["warnings"][0] == {
         "category": "UserWarning",

@@ -131,7 +131,7 @@ def load(pool: EnginePool, cls: type[Engine]) -> EngineHandle:
 def run(handle: EngineHandle, trials: int = 1, timeout_s: float = 60.0) -> BenchResult:
     request = ask(handle)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=timeout_s, plan=TrialPlan(trials=trials))
-    return runners.single_prompt(handle, request, header(handle, request), spec)
+    return header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
 
 
 def release_in_background(pool: EnginePool, target: Target) -> threading.Event:
@@ -162,7 +162,8 @@ def test_release_of_an_engine_whose_close_waits_on_its_hung_call_returns(tmp_pat
         returned = release_in_background(pool, handle.target)
         assert returned.is_set(), "release() of a hung engine never returned"
         assert handle.abandoned is not None
-        assert "close() did not return within 1 s" in handle.abandoned
+        # the session tells it as "abandoned: <this>": the word once
+        assert handle.abandoned == f"{handle.target.id}: close() did not return within 1 s"
         assert pool.abandoned == [handle.abandoned]  # for the session to tell
         assert handle.target not in pool.loaded
         pool.close_all()  # nothing left to wait for
@@ -238,7 +239,7 @@ def test_concurrent_results_beside_a_spinning_abandoned_thread_say_so(
     request = ask(fine)
     shape = runners.LoadSpec(concurrency=2, requests=2)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=60)
-    result = runners.concurrent(fine, request, header(fine, request), spec, shape)
+    result = header(fine, request).measured_by(runners.concurrent(fine, request, spec, shape))
     assert any(NOTE.match(n) for n in result.notes), result.notes
 
 

@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from pytest_ttsbench.tools import fidelity
-from pytest_ttsbench.tools.fidelity import (
+from pytest_ttsbench.tools import fidelity, fidelity_blocks
+from pytest_ttsbench.tools.cpu_meter import CpuMeter
+from pytest_ttsbench.tools.fidelity_blocks import (
     BARE,
     BARE_ARMS,
     FRESH,
     IN_PROCESS,
     PLUGIN,
     Block,
-    CpuMeter,
     alternation,
     bracketed,
     bracketed_median,
@@ -57,7 +57,7 @@ def test_alternation_is_round_robin_from_a_chosen_thread() -> None:
 
 
 def test_contended_is_foreign_cpu_per_wall_second_above_the_bar() -> None:
-    bar = fidelity.CONTENDED_SHARE
+    bar = fidelity_blocks.CONTENDED_SHARE
     assert not block(PLUGIN, 0, (1.0,), foreign=bar * 10.0 * 0.9).contended
     assert block(PLUGIN, 0, (1.0,), foreign=bar * 10.0 * 1.1).contended
     unknown = block(PLUGIN, 0, (1.0,), foreign=None)

@@ -11,7 +11,8 @@ from pytest_ttsbench.gates.baseline import Baseline, compare_baseline, load_base
 from pytest_ttsbench.gates.files import GateFileError
 from pytest_ttsbench.gates.judging import should_fail
 from pytest_ttsbench.gates.table import format_table
-from tests.unit.gates_support import by_name, make_result, timing, write_results
+from tests.unit.gates_support import by_name, timing, write_results
+from tests.unit.result_support import make_result
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,7 +13,8 @@ import pytest
 from pytest_ttsbench.gates.files import DEFAULT_GATES_PATH, GateFileError, load_gates
 from pytest_ttsbench.gates.judging import evaluate
 from pytest_ttsbench.gates.matching import GateContext, explain
-from tests.unit.gates_support import by_name, ctx, gateset, make_result, spread, write
+from tests.unit.gates_support import by_name, ctx, gateset, spread, write
+from tests.unit.result_support import make_result
 
 # ---- parsing -------------------------------------------------------------------------
 

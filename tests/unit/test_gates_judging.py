@@ -11,8 +11,10 @@ from pytest_ttsbench.gates.baseline import compare_baseline, load_baseline
 from pytest_ttsbench.gates.files import load_gates
 from pytest_ttsbench.gates.judging import evaluate, should_fail
 from pytest_ttsbench.gates.rules import GateSet, marker_rule
+from pytest_ttsbench.results.serialize import from_json, to_json
 from pytest_ttsbench.results.verdict import Verdict
-from tests.unit.gates_support import by_name, gateset, make_result, spread, timing, write_results
+from tests.unit.gates_support import by_name, gateset, spread, timing, write_results
+from tests.unit.result_support import make_result
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -145,8 +147,7 @@ def test_a_clear_margin_has_no_noise_note() -> None:
 
 def test_contended_timings_are_noted() -> None:
     mark = marker_rule(("latency_ms.p50 <= 2000", "lufs in [-30, 0]"), {}, "t")
-    result = make_result({"latency_ms": spread(1000, 5), "lufs": [-16.0] * 5})
-    result.xdist_workers = 4
+    result = make_result({"latency_ms": spread(1000, 5), "lufs": [-16.0] * 5}, xdist_workers=4)
     v = by_name(evaluate(GateSet(), result, [mark]))
     assert v["latency_ms.p50"].note == "timed beside 4 xdist workers: contended"
     assert v["lufs.p50"].note is None
@@ -161,7 +162,7 @@ def test_verdicts_round_trip_through_json(tmp_path: Path) -> None:
     result = make_result(timing(1200), load_s=2.0)
     verdicts = evaluate(gs, result) + compare_baseline(result, baseline, 0.1)
     assert len(verdicts) == 5
-    again = [Verdict.from_dict(d) for d in json.loads(json.dumps([v.as_dict() for v in verdicts]))]
+    again = [from_json(Verdict, d) for d in json.loads(json.dumps(to_json(verdicts)))]
     assert again == verdicts
 
 

@@ -10,7 +10,8 @@ from pytest_ttsbench.gatekeeper import GateKeeper
 from pytest_ttsbench.matrix.hardware import Hardware
 from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.settings import Settings
-from tests.unit.gates_support import gateset, make_result
+from tests.unit.gates_support import gateset
+from tests.unit.result_support import make_result
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,9 +65,11 @@ def test_explain_without_items_keeps_one_block_per_target(tmp_path: Path) -> Non
 
 def test_raising_the_trials_asked_for_leaves_a_note(tmp_path: Path) -> None:
     result = make_result({})
-    n = keeper(tmp_path).trials_needed(cast("pytest.Item", item("test_latency")), result, 3, 60)
+    n, note = keeper(tmp_path).trials_needed(
+        cast("pytest.Item", item("test_latency")), result, 3, 60
+    )
     assert n == 5
-    (note,) = result.notes
+    assert note is not None
     assert note.startswith("trials raised from 3 to 5 so the gates can be judged: rtf.p50")
     assert f"{tmp_path / 'gates.toml'}:3" in note  # the bound's line
 
@@ -74,9 +77,7 @@ def test_raising_the_trials_asked_for_leaves_a_note(tmp_path: Path) -> None:
 def test_no_note_when_the_trials_asked_for_suffice(tmp_path: Path) -> None:
     result = make_result({})
     gk = keeper(tmp_path)
-    assert gk.trials_needed(cast("pytest.Item", item("test_latency")), result, 5, 60) == 5
-    assert gk.trials_needed(cast("pytest.Item", item("test_latency")), result, 20, 60) == 20
+    assert gk.trials_needed(cast("pytest.Item", item("test_latency")), result, 5, 60) == (5, None)
+    assert gk.trials_needed(cast("pytest.Item", item("test_latency")), result, 20, 60) == (20, None)
     cold = make_result({}, suite="cold_start")  # no rule judges it: nothing raised
-    assert gk.trials_needed(cast("pytest.Item", item("test_cold_start")), cold, 2, 60) == 2
-    assert result.notes == []
-    assert cold.notes == []
+    assert gk.trials_needed(cast("pytest.Item", item("test_cold_start")), cold, 2, 60) == (2, None)

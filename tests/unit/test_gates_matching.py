@@ -10,8 +10,9 @@ from pytest_ttsbench.gates.files import GateFileError
 from pytest_ttsbench.gates.judging import evaluate
 from pytest_ttsbench.gates.matching import GateContext, explain
 from pytest_ttsbench.gates.rules import GateError, GateSet, marker_rule
-from pytest_ttsbench.gates.samples import required_trials
-from tests.unit.gates_support import CPU, KOKORO_TEST, ctx, gateset, make_result
+from pytest_ttsbench.gates.samples import count_trials
+from tests.unit.gates_support import ctx, gateset
+from tests.unit.result_support import CPU, KOKORO_TEST, make_result
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -189,7 +190,7 @@ def test_a_rule_without_suite_leaves_the_other_shipped_suites_alone(
     assert f'suite = "{suite}"' in text
     cold = make_result({"rtf": [0.9, 0.9]}, suite=suite)
     assert evaluate(gs, cold) == []  # not inconclusive: not judged at all
-    assert required_trials(gs, ctx(suite=suite), current_n=2, cap=60) == 2
+    assert count_trials(gs, ctx(suite=suite), current_n=2, cap=60).n == 2
 
 
 @pytest.mark.parametrize("suite", OPT_IN)

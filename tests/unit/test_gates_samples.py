@@ -1,4 +1,4 @@
-"""The sample-size rule: too few trials are inconclusive; required_trials."""
+"""The sample-size rule: too few trials are inconclusive; count_trials raises them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from pytest_ttsbench.gates.bounds import Bound, parse_bound
 from pytest_ttsbench.gates.judging import evaluate, should_fail
 from pytest_ttsbench.gates.rules import GateSet, marker_rule
-from pytest_ttsbench.gates.samples import plan_trials, raised_trials_note, required_trials
-from tests.unit.gates_support import ctx, gateset, make_result, spread
+from pytest_ttsbench.gates.samples import count_trials, raised_trials_note
+from tests.unit.gates_support import ctx, gateset, spread
+from tests.unit.result_support import make_result
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,20 +44,20 @@ def test_p95_with_enough_trials_is_judged_with_an_order_statistic_ci() -> None:
 
 
 @pytest.mark.parametrize(("stat", "n"), [("p50", 5), ("p90", 29), ("p95", 59), ("p99", 299)])
-def test_required_trials_follow_the_binomial_rule(stat: str, n: int) -> None:
+def test_counted_trials_follow_the_binomial_rule(stat: str, n: int) -> None:
     mark = marker_rule((f"latency_ms.{stat} <= 1000",), {}, "t")
-    assert required_trials(GateSet(), ctx(), current_n=3, cap=1000, markers=[mark]) == n
+    assert count_trials(GateSet(), ctx(), current_n=3, cap=1000, markers=[mark]).n == n
 
 
-def test_required_trials_respect_cap_and_never_lower_n(tmp_path: Path) -> None:
+def test_counted_trials_respect_cap_and_never_lower_n(tmp_path: Path) -> None:
     gs = gateset(tmp_path, '[[gates]]\nbounds = ["ttfa_ms.p95 <= 500", "load_s <= 60"]\n')
-    assert required_trials(gs, ctx(), current_n=5, cap=60) == 59
-    assert required_trials(gs, ctx(), current_n=5, cap=30) == 30
-    assert required_trials(gs, ctx(), current_n=80, cap=60) == 80
-    assert required_trials(gs, ctx(model="marvis"), current_n=5, cap=60) == 59
-    assert required_trials(GateSet(), ctx(), current_n=5, cap=60) == 5
+    assert count_trials(gs, ctx(), current_n=5, cap=60).n == 59
+    assert count_trials(gs, ctx(), current_n=5, cap=30).n == 30
+    assert count_trials(gs, ctx(), current_n=80, cap=60).n == 80
+    assert count_trials(gs, ctx(model="marvis"), current_n=5, cap=60).n == 59
+    assert count_trials(GateSet(), ctx(), current_n=5, cap=60).n == 5
     pooled = marker_rule(("chunk_gap_ms.p99 <= 100",), {}, "t")
-    assert required_trials(GateSet(), ctx(), current_n=5, cap=400, markers=[pooled]) == 5
+    assert count_trials(GateSet(), ctx(), current_n=5, cap=400, markers=[pooled]).n == 5
 
 
 def test_median_ci_gate_needs_six_trials() -> None:
@@ -101,12 +102,12 @@ def test_no_note_when_nothing_was_raised() -> None:
     assert raised_trials_note(3, 3, []) is None
 
 
-def test_plan_trials_gives_the_count_and_the_note(tmp_path: Path) -> None:
+def test_count_trials_gives_the_count_and_the_note(tmp_path: Path) -> None:
     gs = gateset(tmp_path, '[[gates]]\nbounds = ["ttfa_ms.p90 <= 500", "load_s <= 60"]\n')
-    plan = plan_trials(gs, ctx(), current_n=3, cap=60)
-    assert plan.n == 29
-    assert plan.note is not None
-    assert plan.note.startswith("trials raised from 3 to 29 so the gates can be judged")
-    assert plan_trials(gs, ctx(), current_n=40, cap=60) == (40, None)
+    count = count_trials(gs, ctx(), current_n=3, cap=60)
+    assert count.n == 29
+    assert count.note is not None
+    assert count.note.startswith("trials raised from 3 to 29 so the gates can be judged")
+    assert count_trials(gs, ctx(), current_n=40, cap=60) == (40, None)
     pooled = marker_rule(("chunk_gap_ms.p99 <= 100",), {}, "t")
-    assert plan_trials(GateSet(), ctx(), 3, 400, [pooled]) == (3, None)
+    assert count_trials(GateSet(), ctx(), 3, 400, [pooled]) == (3, None)

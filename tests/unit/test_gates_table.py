@@ -6,7 +6,8 @@ from pytest_ttsbench.gates.judging import evaluate
 from pytest_ttsbench.gates.rules import GateSet, marker_rule
 from pytest_ttsbench.gates.table import format_table
 from pytest_ttsbench.gates.units import fmt
-from tests.unit.gates_support import make_result, spread
+from tests.unit.gates_support import spread
+from tests.unit.result_support import make_result
 
 
 def test_format_table_has_columns_rows_and_reasons() -> None:

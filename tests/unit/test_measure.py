@@ -104,7 +104,7 @@ def test_adaptive_plan_stops_when_precise() -> None:
     def run(i: int) -> None:
         latencies.append(100.0)
 
-    planning.plan_trials(
+    planning.run_planned(
         planning.TrialPlan(trials=3, adaptive=True, max_trials=50), lambda: latencies, run
     )
     assert len(latencies) == 6  # 6 equal values: the median CI has zero width
@@ -117,7 +117,7 @@ def test_adaptive_plan_respects_cap_and_budget() -> None:
     def run(i: int) -> None:
         latencies.append(float(rng.uniform(10, 1000)))
 
-    planning.plan_trials(
+    planning.run_planned(
         planning.TrialPlan(trials=3, adaptive=True, max_trials=12, precision=0.001),
         lambda: latencies,
         run,
@@ -125,7 +125,7 @@ def test_adaptive_plan_respects_cap_and_budget() -> None:
     assert len(latencies) == 12
     ticks = iter(range(100))
     latencies.clear()
-    planning.plan_trials(
+    planning.run_planned(
         planning.TrialPlan(trials=2, adaptive=True, max_trials=99, precision=0.001, budget_s=5),
         lambda: latencies,
         run,

@@ -1,14 +1,11 @@
-"""Unit tests for pytest_ttsbench.measure.memory: RSS sampling, growth, slope, accelerators."""
+"""Unit tests for pytest_ttsbench.measure.memory: RSS sampling, growth, slope."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 import threading
 import time
-from types import ModuleType, SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil
@@ -214,97 +211,3 @@ def test_slope_flat_falling_and_degenerate() -> None:
     assert memory.slope_mb_per_iter([1.0]) is None
     with pytest.raises(ValueError, match="finite"):
         memory.slope_mb_per_iter([1.0, math.nan, 3.0])
-
-
-# ---- accelerators ------------------------------------------------------------------
-
-
-def test_accelerator_helpers_without_torch_or_mlx(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("torch", "mlx", "mlx.core"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    imported: list[str] = []
-
-    def no_import(name: str) -> ModuleType:
-        imported.append(name)
-        raise ImportError(name)
-
-    monkeypatch.setattr(importlib, "import_module", no_import)
-    assert memory.torch_cuda_peak_bytes() is None
-    assert memory.torch_cuda_reset_peak() is False
-    assert memory.mlx_peak_bytes() is None
-    assert memory.mlx_reset_peak() is False
-    assert imported == []  # nothing heavy is imported unless asked
-    assert memory.torch_cuda_peak_bytes(import_module=True) is None
-    assert memory.mlx_peak_bytes(import_module=True) is None
-    assert imported == ["torch", "mlx.core"]
-
-
-def fake_torch(*, available: bool = True, initialized: bool = True) -> tuple[Any, list[Any]]:
-    calls: list[Any] = []
-    cuda = SimpleNamespace(
-        is_available=lambda: available,
-        is_initialized=lambda: initialized,
-        reset_peak_memory_stats=lambda device=None: calls.append(("reset", device)),
-        max_memory_allocated=lambda device=None: 123_000_000,
-        max_memory_reserved=lambda device=None: 456_000_000,
-    )
-    return SimpleNamespace(cuda=cuda), calls
-
-
-def test_torch_cuda_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
-    torch, calls = fake_torch()
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    assert memory.torch_cuda_reset_peak(1) is True
-    assert calls == [("reset", 1)]
-    assert memory.torch_cuda_peak_bytes() == 123_000_000
-    assert memory.torch_cuda_peak_bytes(reserved=True) == 456_000_000
-
-
-@pytest.mark.parametrize(("available", "initialized"), [(False, False), (True, False)])
-def test_torch_cuda_unused_is_none_not_zero(
-    monkeypatch: pytest.MonkeyPatch, available: bool, initialized: bool
-) -> None:
-    torch, calls = fake_torch(available=available, initialized=initialized)
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    assert memory.torch_cuda_peak_bytes() is None
-    assert memory.torch_cuda_reset_peak() is False
-    assert calls == []
-
-
-def test_torch_cuda_broken_driver_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken() -> bool:
-        raise RuntimeError("CUDA driver initialization failed")
-
-    torch = SimpleNamespace(cuda=SimpleNamespace(is_available=broken))
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    assert memory.torch_cuda_peak_bytes() is None
-
-
-def test_mlx_new_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    mx = SimpleNamespace(
-        reset_peak_memory=lambda: calls.append("reset"),
-        get_peak_memory=lambda: 789,
-        metal=SimpleNamespace(get_peak_memory=lambda: -1),  # deprecated: not used
-    )
-    monkeypatch.setitem(sys.modules, "mlx.core", mx)
-    assert memory.mlx_reset_peak() is True
-    assert calls == ["reset"]
-    assert memory.mlx_peak_bytes() == 789
-
-
-def test_mlx_old_metal_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    metal = SimpleNamespace(
-        reset_peak_memory=lambda: calls.append("reset"), get_peak_memory=lambda: 42
-    )
-    monkeypatch.setitem(sys.modules, "mlx.core", SimpleNamespace(metal=metal))
-    assert memory.mlx_reset_peak() is True
-    assert calls == ["reset"]
-    assert memory.mlx_peak_bytes() == 42
-
-
-def test_mlx_without_peak_api_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "mlx.core", SimpleNamespace(metal=SimpleNamespace()))
-    assert memory.mlx_peak_bytes() is None
-    assert memory.mlx_reset_peak() is False

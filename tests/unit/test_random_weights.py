@@ -4,6 +4,7 @@ and capped in length for engines that would otherwise never stop."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,7 @@ ABOUT = {"builder": "tests/upstream/builders/marvis.py", "parameters": 1234}
 
 def random_result(**kwargs: object) -> BenchResult:
     result = make_result(**kwargs)  # type: ignore[arg-type]
-    result.random_weights = {"random_weights": True, **ABOUT}
-    return result
+    return replace(result, random_weights={"random_weights": True, **ABOUT})
 
 
 def test_the_marker_is_read_back_and_a_broken_one_still_counts(tmp_path: Path) -> None:

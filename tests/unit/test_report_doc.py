@@ -212,7 +212,7 @@ def test_user_text_in_keys_cannot_break_the_table() -> None:
     text = new_text(None, [nasty, make_result()])
     rows = rows_of(text)
     assert len(rows) == 2
-    assert all(len(r.cells) == len(sec.HEADLINE_COLUMNS) for r in rows)
+    assert all(len(r.cells) == len(sec.HEADLINE.columns) for r in rows)
     [key] = [r.key for r in rows if r.key != KOKORO]
     assert update(text, [nasty]).unchanged == [(HEAD, key)]  # it reads back
 

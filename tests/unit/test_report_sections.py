@@ -8,6 +8,7 @@ keeps those promises.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.report import doc as rd
@@ -133,13 +134,14 @@ def test_the_new_doc_says_which_prompt_the_headline_compares() -> None:
 
 def test_each_section_has_the_columns_its_suite_measures() -> None:
     conc = make_result(suite="concurrency", prompt="short", params={"concurrency": 2})
-    conc.load = LoadSummary(8, 0, 2.0, 6.0, 3.0, 1.8, False, 0.1, 0.4)
+    conc = replace(conc, load=LoadSummary(8, 0, 2.0, 6.0, 3.0, 1.8, False, 0.1, 0.4))
     cold = make_result(suite="cold_start", prompt="short", params={"process": "fresh"})
-    cold.cold_start = ColdStartRuns([0.05, 0.07], [0.4, 0.6], [1.1, 1.3], [1500.0, 1700.0], [3, 3])
+    runs = ColdStartRuns([0.05, 0.07], [0.4, 0.6], [1.1, 1.3], [1500.0, 1700.0], [3, 3])
+    cold = replace(cold, cold_start=runs)
     cache = make_result(suite="caching", prompt="short", params={"check": "cache"})
-    cache.cache_check = CacheCheck([0.5, 0.52], [0.2, 0.22], 2.4)
+    cache = replace(cache, cache_check=CacheCheck([0.5, 0.52], [0.2, 0.22], 2.4))
     leak = make_result(suite="memory", prompt="short", params={"check": "leak"})
-    leak.rss_slope_mb = 0.125
+    leak = replace(leak, rss_slope_mb=0.125)
     text = upsert(None, [conc, cold, cache, leak, make_result(suite="streaming")])
     headers = {
         "streaming": ["TTFA p50 (ms)", "Chunk gap p95 (ms)", "Stalls (max)", "Min prebuffer (ms)"],
@@ -180,8 +182,7 @@ def failed_run(
         gates=[verdict("pass")],
         outcome="failed",
     )
-    result.details["failure"] = "engine crashed: CUDA out of memory"
-    return result
+    return replace(result, failure="engine crashed: CUDA out of memory")
 
 
 def test_a_failed_test_never_shows_pass() -> None:
@@ -209,7 +210,7 @@ def test_a_failed_run_keeps_the_good_row_and_notes_the_failure_beside_it() -> No
     # the same failure again changes nothing; a newer one replaces the note
     assert upsert(text, [failed_run()], when=LATER) == text
     newer = failed_run()
-    newer.details["failure"] = "hung for 600 s"
+    newer = replace(newer, failure="hung for 600 s")
     again = upsert(text, [newer], when=LATER)
     assert [ln for ln in block(again, "results").splitlines() if "FAILED" in ln] == [
         note.replace("engine crashed: CUDA out of memory", "hung for 600 s")

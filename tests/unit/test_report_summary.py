@@ -41,7 +41,7 @@ def test_no_results_no_table() -> None:
 def test_step_summary_cells_are_escaped() -> None:
     text = summary.github_step_summary([make_result("my|model", hardware="x")])
     row = text.splitlines()[4]
-    assert row.startswith(r"| test_latency[my\|model-onnx-cpu-medium] | medium |")
+    assert row.startswith(r"| test_latency\[my\|model-onnx-cpu-medium] | medium |")
 
 
 def test_append_step_summary_only_when_github_says_where(tmp_path: Path) -> None:

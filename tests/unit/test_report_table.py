@@ -3,6 +3,7 @@ one-row-per-key rule."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from pytest_ttsbench.report import columns as col
 from pytest_ttsbench.report import sections as sec
 from pytest_ttsbench.report import table as tb
+from pytest_ttsbench.results.metrics import fmt_mb, fmt_ms, fmt_ratio, fmt_s
 from tests.unit import report_support as rs
 from tests.unit.report_support import make_result
 
@@ -59,6 +61,21 @@ def test_escaped_cell_reads_back_as_the_cleaned_text(text: str) -> None:
         ("back\\slash", "back\\\\slash"),
         ("  padded\t", "padded"),
         ("\ud800lone", "\ufffdlone"),
+        # what GitHub renders in a cell, written so it shows as the text
+        ("[l](javascript:alert(1))", r"\[l](javascript:alert(1))"),
+        ("**z**", r"\*\*z\*\*"),
+        ("_z_", r"\_z\_"),
+        ("~~z~~", r"\~\~z\~\~"),
+        ("&amp; $x$", r"\&amp; \$x\$"),
+        ("www.example.com", r"www\.example\.com"),
+        ("http://x.io/a", r"http:\//x\.io/a"),
+        ("a@b.co", r"a\@b\.co"),
+        # and what it does not: left as written
+        ("test_latency", "test_latency"),
+        ("speed=1.25, voice=af_heart", "speed=1.25, voice=af_heart"),
+        ("Xeon(R) Processor @ 2.10GHz", "Xeon(R) Processor @ 2.10GHz"),
+        ("ttfa_ms.p95 312 > 300", "ttfa_ms.p95 312 > 300"),
+        ("kokoro-onnx 0.6.1, onnxruntime 1.20.1", "kokoro-onnx 0.6.1, onnxruntime 1.20.1"),
     ],
 )
 def test_escape_cell(value: str, escaped: str) -> None:
@@ -83,7 +100,7 @@ def test_column_names_are_matched_loosely(header: str, cid: str | None) -> None:
 
 
 def test_every_header_and_alias_names_one_column() -> None:
-    for column in col.COLUMNS:
+    for column in col.all_columns():
         for name in (column.header, *column.aliases):
             assert col.column_id(name) == column.id, name
 
@@ -103,10 +120,10 @@ def test_gate_verdict(outcomes: list[str], verdict: str) -> None:
 
 
 def test_formats() -> None:
-    assert [tb.fmt_ms(v) for v in (None, 1234.56, 45.67, 4.567)] == ["n/a", "1235", "45.7", "4.57"]
-    assert [tb.fmt_ratio(v) for v in (None, 0.12345, 250.0)] == ["n/a", "0.123", "250.0"]
-    assert [tb.fmt_mb(v) for v in (None, 0.0, 812.4)] == ["n/a", "0", "812"]
-    assert [tb.fmt_s(v) for v in (None, 1.234, 12.34)] == ["n/a", "1.23", "12.3"]
+    assert [fmt_ms(v) for v in (None, 1234.56, 45.67, 4.567)] == ["n/a", "1235", "45.7", "4.57"]
+    assert [fmt_ratio(v) for v in (None, 0.12345, 250.0)] == ["n/a", "0.123", "250.0"]
+    assert [fmt_mb(v) for v in (None, 0.0, 812.4)] == ["n/a", "0", "812"]
+    assert [fmt_s(v) for v in (None, 1.234, 12.34)] == ["n/a", "1.23", "12.3"]
     assert tb.parse_float("12.5") == 12.5
     assert tb.parse_float("5 (contended, 2 workers)") == 5.0
     assert tb.parse_float("n/a") is None
@@ -122,7 +139,7 @@ def test_accelerator_memory_is_na_not_zero_when_unknown() -> None:
 
 def test_row_cells_carry_key_variant_and_contention() -> None:
     r = make_result(variant="fp32", default_variant=False, xdist_workers=3, suite="streaming")
-    r.params = {"mode": "native", "chunk": 4}
+    r = replace(r, params={"mode": "native", "chunk": 4})
     got = cells(r, sec.suite_section("streaming"))
     assert got["model"] == "kokoro (fp32)"
     assert got["n"] == "5 (contended, 3 workers)"
@@ -135,8 +152,7 @@ def test_row_cells_carry_key_variant_and_contention() -> None:
 
 def test_one_row_per_key_prefers_a_good_run_then_the_newest_session_then_the_first() -> None:
     a, b, c = make_result(), make_result(), make_result()
-    failed = make_result()
-    failed.outcome = "failed"
+    failed = make_result(outcome="failed")
     entries = [
         tb.Entry(a, "d", "v", "2025-01-01T00:00:00+00:00"),
         tb.Entry(b, "d", "v", "2025-02-01T00:00:00+00:00"),

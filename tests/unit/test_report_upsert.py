@@ -18,6 +18,7 @@ import pytest
 from pytest_ttsbench.report import doc as rd
 from pytest_ttsbench.report import doc_parse as dp
 from pytest_ttsbench.report.atomic import atomic_write_bytes, lock_path, locked
+from pytest_ttsbench.version import __version__
 from tests.unit.report_support import LATER, NOW, make_result, sample_results
 
 if TYPE_CHECKING:
@@ -100,7 +101,8 @@ def test_non_utf8_bytes_come_back_unchanged(tmp_path: Path) -> None:
     latin1 = b"Caf\xe9 notes \xff\xfe in Latin-1\n"
     # odd bytes outside the block, and in a user column of the row that gets updated
     text = latin1 + text.replace(b"| Plugin |", b"| Plugin | Notes \xe9 |")
-    text = text.replace(b"| 0.1.0 |\n", b"| 0.1.0 | r\xe9sum\xe9 |\n")
+    plugin = f"| {__version__} |".encode()
+    text = text.replace(plugin + b"\n", plugin + b" r\xe9sum\xe9 |\n")
     doc.write_bytes(text)
     out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
     assert out.ok
@@ -108,7 +110,7 @@ def test_non_utf8_bytes_come_back_unchanged(tmp_path: Path) -> None:
     new = doc.read_bytes()
     assert new.startswith(latin1)
     assert b"| Plugin | Notes \xe9 |" in new
-    assert b"| 0.1.0 | r\xe9sum\xe9 |\n" in new
+    assert plugin + b" r\xe9sum\xe9 |\n" in new
 
 
 def test_a_crash_mid_write_leaves_the_old_doc(
@@ -127,6 +129,82 @@ def test_a_crash_mid_write_leaves_the_old_doc(
     monkeypatch.undo()
     assert doc.read_bytes() == before
     assert files(tmp_path) == ["R.md"]  # the temp file is gone
+
+
+def test_a_write_that_fails_sends_the_rows_to_the_side_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "R.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    before = doc.read_bytes()
+
+    def full_disk_for_the_doc(path: Path, data: bytes) -> Path:
+        if path == doc:
+            raise OSError(28, "No space left on device")
+        return atomic_write_bytes(path, data)
+
+    monkeypatch.setattr(rd, "atomic_write_bytes", full_disk_for_the_doc)
+    out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert not out.ok
+    assert doc.read_bytes() == before
+    assert out.reason is not None
+    assert "writing it failed" in out.reason
+    assert out.side_file == tmp_path / "R.ttsbench-pending.md"
+    assert "| 1.00 |" in out.side_file.read_text(encoding="utf-8")
+
+
+# ---- a read-only doc: the user's intent, read from the mode bits (root may still write) --------
+def test_a_read_only_doc_is_left_alone_and_the_rows_go_to_the_side_file(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    rd.upsert(doc, [make_result()], now=NOW)
+    doc.chmod(0o444)
+    before = doc.read_bytes()
+    out = rd.upsert(doc, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert not out.ok
+    assert not out.written
+    assert doc.read_bytes() == before
+    assert doc.stat().st_mode & 0o777 == 0o444
+    assert out.reason == "it is read-only (mode 0444): left as its owner set it"
+    assert out.side_file == tmp_path / "R.ttsbench-pending.md"
+    side = out.side_file.read_text(encoding="utf-8")
+    assert "| 1.00 |" in side
+    assert "read-only" in side  # the side file says why it exists
+    assert out.describe()[0] == f"{doc}: NOT updated: {out.reason}"
+    # nothing to change: nothing to refuse
+    assert rd.upsert(doc, [make_result()], now=NOW).ok
+
+
+def test_a_read_only_doc_through_a_symlink_is_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "shared" / "R.md"
+    rd.upsert(target, [make_result()], now=NOW)
+    target.chmod(0o400)
+    link = tmp_path / "R.md"
+    link.symlink_to(target)
+    out = rd.upsert(link, [make_result(latencies_ms=[1.0])], now=LATER)
+    assert out.side_file == tmp_path / "R.ttsbench-pending.md"
+    assert "| 1.00 |" not in target.read_text(encoding="utf-8")
+
+
+def test_a_read_only_side_file_is_not_replaced_either(tmp_path: Path) -> None:
+    doc = tmp_path / "R.md"
+    doc.write_text("<!-- ttsbench:results:begin -->\n", encoding="utf-8")  # damaged
+    side = rd.side_file_path(doc)
+    side.write_text("kept by hand\n", encoding="utf-8")
+    side.chmod(0o444)
+    out = rd.upsert(doc, [make_result()], now=NOW)
+    assert side.read_text(encoding="utf-8") == "kept by hand\n"
+    assert out.side_file is not None
+    assert out.side_file.name == "R.ttsbench-pending-20250131T120000Z.md"
+
+
+def test_atomic_write_refuses_a_read_only_file(tmp_path: Path) -> None:
+    target = tmp_path / "f.md"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o444)
+    with pytest.raises(PermissionError, match=r"read-only \(mode 0444\)"):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert files(tmp_path) == ["f.md"]
 
 
 def test_atomic_write_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pytest_ttsbench.results.keys import (
     suite_name,
 )
 from pytest_ttsbench.results.model import BenchResult
-from tests.unit.gates_support import make_result
+from tests.unit.result_support import make_result
 
 
 def test_equal_results_have_equal_keys() -> None:

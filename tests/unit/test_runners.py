@@ -31,6 +31,7 @@ from pytest_ttsbench.engines.base import (
 from pytest_ttsbench.matrix.pool import EngineHandle, EnginePool
 from pytest_ttsbench.matrix.targets import MatrixEntry
 from pytest_ttsbench.measure import runners
+from pytest_ttsbench.measure.cache_check import caching_message
 from pytest_ttsbench.measure.coldstart import ColdStartJob
 from pytest_ttsbench.measure.planning import TrialPlan
 from pytest_ttsbench.measure.request import (
@@ -41,6 +42,7 @@ from pytest_ttsbench.measure.request import (
 )
 from pytest_ttsbench.results.details import CacheCheck, ColdStartRuns, LoadSummary
 from pytest_ttsbench.results.model import BenchResult
+from pytest_ttsbench.results.serialize import to_json
 from pytest_ttsbench.results.target import Target
 from tests.unit.runner_support import ask, header
 
@@ -169,15 +171,17 @@ def stamps_follow_the_engine(result: BenchResult, engine: Stamped, kinds: set[st
 def test_single_prompt_runs_cold_warmups_and_planned_trials(pool: EnginePool) -> None:
     handle = load(pool, Stamped)
     request = ask(handle)
-    audio: list[Any] = []
     spec = runners.RunSpec(warmup=2, trial_timeout_s=60, plan=TrialPlan(trials=4))
-    result = runners.single_prompt(handle, request, header(handle, request), spec, audio)
+    run = runners.single_prompt(handle, request, spec)
+    result = header(handle, request).measured_by(run)
     assert [t.kind for t in result.trials] == ["cold", "warmup", "warmup"] + ["measured"] * 4
     assert [t.index for t in result.measured] == [0, 1, 2, 3]
     assert result.n == 4
     assert all(t.valid for t in result.trials)
     assert result.warmup == 2
-    assert len(audio) == 4
+    # each measured trial's audio, paired with its trial by index
+    assert sorted(run.clips) == [t.index for t in result.measured]
+    assert all(len(run.clips[t.index]) == sum(t.chunk_samples) for t in result.measured)
     assert handle.cold is result.trials[0]
     assert result.cold_prompt == handle.cold_prompt == "short"
     assert handle.cold is not None
@@ -193,8 +197,8 @@ def test_single_prompt_runs_cold_warmups_and_planned_trials(pool: EnginePool) ->
     stamps_follow_the_engine(result, handle.engine, {"cold", "warmup", "measured"})
 
     # the cold trial runs once per target: the next benchmark only reads it
-    again = runners.single_prompt(
-        handle, request, header(handle, request), runners.RunSpec(warmup=0, plan=TrialPlan(2))
+    again = header(handle, request).measured_by(
+        runners.single_prompt(handle, request, runners.RunSpec(warmup=0, plan=TrialPlan(2)))
     )
     assert [t.kind for t in again.trials] == ["measured", "measured"]
     assert again.cold_ttfa_ms == result.cold_ttfa_ms
@@ -211,7 +215,7 @@ def test_sentence_mode_calls_the_engine_once_per_sentence(pool: EnginePool) -> N
     handle = load(pool, Whole)
     request = ask(handle, "medium", mode="sentence")
     spec = runners.RunSpec(warmup=0, plan=TrialPlan(trials=2))
-    result = runners.single_prompt(handle, request, header(handle, request), spec)
+    result = header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
     assert result.stream_mode == "sentence"
     assert result.series("chunks") == [3.0, 3.0]  # three sentences in "medium"
 
@@ -222,7 +226,7 @@ def test_closed_loop_runs_every_request_from_several_threads(pool: EnginePool) -
     shape = runners.LoadSpec(concurrency=2, requests=4)
     request = ask(handle, params=shape.params)
     spec = runners.RunSpec(warmup=1, trial_timeout_s=60)
-    result = runners.concurrent(handle, request, header(handle, request), spec, shape)
+    result = header(handle, request).measured_by(runners.concurrent(handle, request, spec, shape))
     assert [t.kind for t in result.trials] == ["cold", "warmup"] + ["measured"] * 4
     assert result.n == 4
     assert result.params == {"concurrency": 2}
@@ -240,7 +244,7 @@ def test_open_loop_counts_from_the_schedule(pool: EnginePool) -> None:
     shape = runners.LoadSpec(load_factor=0.5, requests=4, seed=1)
     request = ask(handle, params=shape.params)
     spec = runners.RunSpec(warmup=0, trial_timeout_s=60)
-    result = runners.concurrent(handle, request, header(handle, request), spec, shape)
+    result = header(handle, request).measured_by(runners.concurrent(handle, request, spec, shape))
     assert result.params == {"arrival": "poisson", "load": 0.5}
     assert result.arrival_rate_hz is not None
     assert result.arrival_rate_hz > 0
@@ -255,8 +259,8 @@ def test_concurrent_needs_an_engine_declared_thread_safe(pool: EnginePool) -> No
     handle = load(pool, Serial)
     request = ask(handle)
     with pytest.raises(Unsupported, match="safe to call from several threads at once"):
-        runners.concurrent(
-            handle, request, header(handle, request), runners.RunSpec(), runners.LoadSpec()
+        header(handle, request).measured_by(
+            runners.concurrent(handle, request, runners.RunSpec(), runners.LoadSpec())
         )
     assert handle.cold is None  # nothing ran
 
@@ -266,7 +270,7 @@ def test_an_engine_that_raises_stops_the_trials_and_is_reported(pool: EnginePool
     handle = load(pool, Failing)
     request = ask(handle)
     spec = runners.RunSpec(warmup=1, plan=TrialPlan(trials=5))
-    result = runners.single_prompt(handle, request, header(handle, request), spec)
+    result = header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
     assert [t.kind for t in result.trials] == ["cold", "warmup", "measured", "measured"]
     assert result.n == 1  # the failed trial is kept but not measured; no more after it
     message = runners.invalid_trials(result)
@@ -279,7 +283,7 @@ def test_nan_audio_makes_every_trial_invalid(pool: EnginePool) -> None:
     handle = load(pool, Nan)
     request = ask(handle)
     spec = runners.RunSpec(warmup=0, plan=TrialPlan(trials=2))
-    result = runners.single_prompt(handle, request, header(handle, request), spec)
+    result = header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
     assert result.n == 0
     assert len(result.measured) == 2  # audio problems do not stop the trials
     message = runners.invalid_trials(result)
@@ -292,14 +296,19 @@ def test_nan_audio_makes_every_trial_invalid(pool: EnginePool) -> None:
 def test_a_hung_engine_is_abandoned_and_later_runs_fail_fast(pool: EnginePool) -> None:
     handle = load(pool, Hanging)
     request = ask(handle)
-    spec = runners.RunSpec(warmup=0, trial_timeout_s=0.2, plan=TrialPlan(trials=1))
-    result = runners.single_prompt(handle, request, header(handle, request), spec)
-    assert result.trials[0].error == (
+    spec = runners.RunSpec(warmup=2, trial_timeout_s=0.2, plan=TrialPlan(trials=3))
+    result = header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
+    hung = (
         "cold trial 0 hung: no result within 0.2 s (--tts-trial-timeout); the engine was abandoned"
     )
+    assert [t.error for t in result.trials] == [hung]  # no warm-up or measured trial after it
+    assert runners.invalid_trials(result) == (
+        f"hanging-py-cpu [short]: 1 trial(s) invalid, left out of the statistics:\n  {hung}"
+    )
     assert handle.broken is not None
-    with pytest.raises(EngineBroken, match=r"^hanging-py-cpu: .*the engine was abandoned"):
-        runners.single_prompt(handle, request, header(handle, request), spec)
+    with pytest.raises(EngineBroken) as broken:
+        header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
+    assert str(broken.value) == f"hanging-py-cpu: {hung}"  # "abandoned" once
 
 
 # ---- cache check --------------------------------------------------------------------------
@@ -307,7 +316,7 @@ def test_cache_check_of_an_honest_engine(pool: EnginePool) -> None:
     handle = load(pool, Stamped)
     request = ask(handle, params={"check": "cache"})
     spec = runners.RunSpec(warmup=1, plan=TrialPlan(trials=4))
-    result = runners.cache_check(handle, request, header(handle, request), spec)
+    result = header(handle, request).measured_by(runners.cache_check(handle, request, spec))
     kinds = [t.kind for t in result.trials]
     # interleaved, ABBA: a drift of the machine's load cancels out
     assert kinds == ["cold", "warmup"] + ["measured", "unique", "unique", "measured"] * 2
@@ -317,7 +326,7 @@ def test_cache_check_of_an_honest_engine(pool: EnginePool) -> None:
     assert result.cache_check.speedup is not None
     assert "rtf" in result.summaries
     # the honest engine takes as long for a repeat: never "x1000 faster"
-    assert runners.caching_message(result, max_speedup=1000.0) is None
+    assert caching_message(result, max_speedup=1000.0) is None
     assert isinstance(handle.engine, Stamped)
     texts = [text for text, _ in handle.engine.calls]
     unique_texts = [
@@ -333,12 +342,12 @@ def test_cache_check_catches_a_caching_engine(pool: EnginePool) -> None:
     handle = load(pool, Caching)
     request = ask(handle)
     spec = runners.RunSpec(warmup=1, plan=TrialPlan(trials=3))
-    result = runners.cache_check(handle, request, header(handle, request), spec)
+    result = header(handle, request).measured_by(runners.cache_check(handle, request, spec))
     check = result.cache_check
     assert check is not None
     assert check.speedup is not None
     assert check.speedup > 1.4
-    message = runners.caching_message(result, max_speedup=1.4)
+    message = caching_message(result, max_speedup=1.4)
     assert message is not None
     assert message.startswith(f"caching-py-cpu: a repeated prompt ran x{check.speedup:.2f}")
     assert "the engine caches" in message
@@ -380,8 +389,9 @@ def cold_header(job: ColdStartJob) -> BenchResult:
 
 def test_cold_start_runs_fresh_processes_and_checks_their_audio_here(tmp_path: Path) -> None:
     job = cold_job(tmp_path)
-    result = cold_header(job)
-    runners.cold_start(job, result, runs=2, timeout_s=120, sample_rate=24_000)
+    result = cold_header(job).measured_by(
+        runners.cold_start(job, runs=2, timeout_s=120, sample_rate=24_000)
+    )
     assert [t.kind for t in result.trials] == ["measured", "measured"]
     assert [t.index for t in result.trials] == [0, 1]
     assert runners.invalid_trials(result) is None
@@ -402,8 +412,9 @@ def test_cold_start_runs_fresh_processes_and_checks_their_audio_here(tmp_path: P
 def test_a_failed_fresh_process_is_an_invalid_run(tmp_path: Path) -> None:
     job = cold_job(tmp_path)
     broken = replace(job, engine="pytest_ttsbench.engines.synthetic:Nope")
-    result = cold_header(broken)
-    runners.cold_start(broken, result, runs=3, timeout_s=120, sample_rate=24_000)
+    result = cold_header(broken).measured_by(
+        runners.cold_start(broken, runs=3, timeout_s=120, sample_rate=24_000)
+    )
     assert len(result.trials) == 1  # the first failure ends the runs
     assert result.trials[0].sample_rate == 24_000
     assert "the fresh process exited 1" in (result.trials[0].error or "")
@@ -532,16 +543,16 @@ def test_typed_details_read_and_write_their_schema_1_places() -> None:
     assert result.as_dict()["details"] == OLD_DETAILS
     # a shape that did not set a detail leaves its key out, as before
     assert set(base.as_dict()["details"]) == set()
-    assert "speedup" not in CacheCheck([], [0.1]).as_dict()
+    assert "speedup" not in to_json(CacheCheck([], [0.1]))
 
 
 def test_each_shape_writes_the_details_it_always_wrote(pool: EnginePool) -> None:
     handle = load(pool, Stamped)
     request = ask(handle)
     spec = runners.RunSpec(warmup=0, plan=TrialPlan(trials=2))
-    single = runners.single_prompt(handle, request, header(handle, request), spec)
+    single = header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
     assert set(single.as_dict()["details"]) == {"cold_prompt", "rss_sampler", "rss_after_trials_mb"}
-    cache = runners.cache_check(handle, request, header(handle, request), spec)
+    cache = header(handle, request).measured_by(runners.cache_check(handle, request, spec))
     assert set(cache.as_dict()["details"]) == {
         "cold_prompt",
         "rss_sampler",
@@ -549,10 +560,9 @@ def test_each_shape_writes_the_details_it_always_wrote(pool: EnginePool) -> None
         "cache_check",
     }
     shape = runners.LoadSpec(load_factor=0.5, requests=2)
-    loaded = runners.concurrent(handle, request, header(handle, request), spec, shape)
+    loaded = header(handle, request).measured_by(runners.concurrent(handle, request, spec, shape))
     assert set(loaded.as_dict()["details"]) >= {"cold_prompt", "arrival_rate_hz", "load"}
     for result in (single, cache, loaded):
-        result.summarize()  # as the fixture does before it records
         again = BenchResult.from_dict(json.loads(json.dumps(result.as_dict())))
         assert again.as_dict() == result.as_dict()
 
@@ -563,7 +573,7 @@ def test_progress_is_told_after_every_trial(pool: EnginePool) -> None:
     request = ask(handle)
     told: list[runners.Progress] = []
     spec = runners.RunSpec(warmup=2, trial_timeout_s=60, plan=TrialPlan(3), progress=told.append)
-    result = runners.single_prompt(handle, request, header(handle, request), spec)
+    result = header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
     assert [(p.kind, p.index, p.planned) for p in told] == [
         ("cold", 0, 1),
         ("warmup", 0, 2),
@@ -590,7 +600,7 @@ def test_progress_is_told_after_every_trial(pool: EnginePool) -> None:
     # the cache check's unique prompts are told too; the target's cold trial ran already
     told.clear()
     spec = runners.RunSpec(warmup=0, plan=TrialPlan(2), progress=told.append)
-    checked = runners.cache_check(handle, request, header(handle, request), spec)
+    checked = header(handle, request).measured_by(runners.cache_check(handle, request, spec))
     assert [(p.kind, p.index) for p in told] == [(t.kind, t.index) for t in checked.trials]
     assert {p.kind for p in told} >= {"unique", "measured"}
     assert all(p.planned >= max(2, p.index + 1) for p in told if p.kind != "warmup")
@@ -599,7 +609,7 @@ def test_progress_is_told_after_every_trial(pool: EnginePool) -> None:
     told.clear()
     adaptive = TrialPlan(trials=2, adaptive=True, precision=0.0, max_trials=4)
     spec = runners.RunSpec(warmup=0, plan=adaptive, progress=told.append)
-    runners.single_prompt(handle, request, header(handle, request), spec)
+    header(handle, request).measured_by(runners.single_prompt(handle, request, spec))
     assert [(p.index, p.planned) for p in told] == [(0, 2), (1, 2), (2, 3), (3, 4)]
 
 
@@ -609,7 +619,7 @@ def test_progress_of_concurrent_requests_and_failed_trials(pool: EnginePool) -> 
     request = ask(handle, params=shape.params)
     told: list[runners.Progress] = []
     spec = runners.RunSpec(warmup=1, trial_timeout_s=60, progress=told.append)
-    result = runners.concurrent(handle, request, header(handle, request), spec, shape)
+    result = header(handle, request).measured_by(runners.concurrent(handle, request, spec, shape))
     assert [(p.kind, p.index, p.planned) for p in told] == [("cold", 0, 1), ("warmup", 0, 1)] + [
         ("measured", i, 4) for i in range(4)
     ]
@@ -618,7 +628,7 @@ def test_progress_of_concurrent_requests_and_failed_trials(pool: EnginePool) -> 
     failing = load(pool, Failing)
     told.clear()
     spec = runners.RunSpec(warmup=1, plan=TrialPlan(5), progress=told.append)
-    runners.single_prompt(failing, ask(failing), header(failing, ask(failing)), spec)
+    header(failing, ask(failing)).measured_by(runners.single_prompt(failing, ask(failing), spec))
     assert [(p.kind, p.index, p.valid) for p in told] == [
         ("cold", 0, True),
         ("warmup", 0, True),
@@ -632,8 +642,9 @@ def test_progress_of_concurrent_requests_and_failed_trials(pool: EnginePool) -> 
 def test_progress_of_cold_start_runs(tmp_path: Path) -> None:
     job = cold_job(tmp_path)
     told: list[runners.Progress] = []
-    result = cold_header(job)
-    runners.cold_start(job, result, runs=2, timeout_s=120, sample_rate=24_000, progress=told.append)
+    result = cold_header(job).measured_by(
+        runners.cold_start(job, runs=2, timeout_s=120, sample_rate=24_000, progress=told.append)
+    )
     assert [(p.target_id, p.kind, p.index, p.planned) for p in told] == [
         ("synthetic-sim-cpu", "measured", 0, 2),
         ("synthetic-sim-cpu", "measured", 1, 2),

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ttsbench.settings import (
-    FROM_SPEC,
-    OPTIONS,
-    OPTIONS_BY_ATTR,
-    OptionSpec,
-    Settings,
-    SettingsError,
-    resolve,
-)
+from pytest_ttsbench.options import OPTIONS, OPTIONS_BY_ATTR, OptionSpec
+from pytest_ttsbench.settings import FROM_SPEC, Settings, SettingsError, resolve
 
 CWD = Path("/work/here")
 ROOT = Path("/project")

@@ -18,11 +18,11 @@ from pytest_ttsbench.engines.base import (
     read_random_marker,
 )
 from pytest_ttsbench.engines.chatterbox_onnx import (
-    GRAPHS,
     SAMPLE_RATE,
     ChatterboxOnnxEngine,
     ChatterboxTurboOnnxEngine,
 )
+from pytest_ttsbench.engines.chatterbox_onnx_graphs import GRAPHS
 from pytest_ttsbench.results.target import Target
 from tests.upstream.support import assert_suites_ran, measured, offline_env, run_suites
 

@@ -46,7 +46,7 @@ def mlx_weights(tmp_path_factory: pytest.TempPathFactory, hf_home: Path) -> Path
 def test_marvis_pt_reloads_and_generates(pt_weights: Path) -> None:
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from pytest_ttsbench.engines.text import hub_offline
+    from pytest_ttsbench.engines.hub import hub_offline
 
     with hub_offline():
         processor = transformers.AutoProcessor.from_pretrained(str(pt_weights))

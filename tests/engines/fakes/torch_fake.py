@@ -71,6 +71,7 @@ def make_torch() -> tuple[types.ModuleType, TorchRecorder]:
 
     cuda = types.SimpleNamespace(
         is_available=lambda: True,
+        is_initialized=lambda: True,
         synchronize=record("cuda.synchronize"),
         reset_peak_memory_stats=record("cuda.reset_peak_memory_stats"),
         max_memory_allocated=lambda *a: rec.peak,

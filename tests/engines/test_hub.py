@@ -1,21 +1,17 @@
-"""The helpers the adapters share: typed knobs, the offline guard, companion files."""
+"""Hugging Face Hub helpers: the offline guard, and companion files an upstream fetches
+by itself, looked for in the HF cache."""
 
 from __future__ import annotations
 
 import os
+import sys
 import types
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ttsbench.engines.base import EngineError, WeightsLookup
-from pytest_ttsbench.engines.text import (
-    Knobs,
-    also_needs,
-    hub_offline,
-    missing_companions,
-    weights_folder,
-)
+from pytest_ttsbench.engines.base import WeightsLookup
+from pytest_ttsbench.engines.hub import also_needs, hub_offline, missing_companions, weights_folder
 from pytest_ttsbench.engines.weights import find
 from pytest_ttsbench.results.target import Target
 
@@ -23,33 +19,6 @@ from .conftest import Install, cache_snapshot, make_files, query
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def test_knobs_call_values_win_and_convert() -> None:
-    knobs = Knobs("x", {"a": "1.5", "n": "3", "flag": "off", "s": "hi"}, {"a": 2})
-    assert knobs.number("a", 0.0) == 2.0
-    assert knobs.integer("n", 0, low=1) == 3
-    assert knobs.flag("flag", True) is False
-    assert knobs.text("s") == "hi"
-    assert knobs.text("missing", "d") == "d"
-    assert knobs.numbers({"a": {"low": 0.0}, "b": {}}) == {"a": 2.0}
-    assert knobs.integers({"n": 0, "m": 0}) == {"n": 3}
-
-
-@pytest.mark.parametrize(
-    ("value", "call"),
-    [
-        ("nan", lambda k: k.number("v", 0.0)),
-        (True, lambda k: k.number("v", 0.0)),
-        ("2.5", lambda k: k.integer("v", 0)),
-        ("0", lambda k: k.integer("v", 0, low=1)),
-        ("/no/such/file", lambda k: k.path("v")),
-    ],
-)
-def test_knobs_reject_bad_values(value: object, call: object) -> None:
-    knobs = Knobs("kokoro-pt-cpu", {}, {"v": value})
-    with pytest.raises(EngineError, match="kokoro-pt-cpu: knob v="):
-        call(knobs)  # type: ignore[operator]
 
 
 def test_hub_offline_sets_and_restores(install: Install, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,6 +36,24 @@ def test_hub_offline_sets_and_restores(install: Install, monkeypatch: pytest.Mon
     assert "HF_HUB_OFFLINE" not in os.environ
     assert os.environ["TRANSFORMERS_OFFLINE"] == "0"
     assert constants.HF_HUB_OFFLINE is False
+
+
+@pytest.mark.parametrize(("env", "after"), [("YES", True), ("0", False), (None, False)])
+def test_hub_imported_inside_the_block_is_left_as_the_environment_says(
+    install: Install, monkeypatch: pytest.MonkeyPatch, env: str | None, after: bool
+) -> None:
+    monkeypatch.delitem(sys.modules, "huggingface_hub.constants", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    if env is None:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    else:
+        monkeypatch.setenv("HF_HUB_OFFLINE", env)
+    constants = types.ModuleType("huggingface_hub.constants")
+    with hub_offline():
+        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        install({"huggingface_hub.constants": constants})
+    assert constants.HF_HUB_OFFLINE is after
+    assert os.environ.get("HF_HUB_OFFLINE") == env
 
 
 def test_globs_companions_and_the_kept_folder(tmp_path: Path, hf_env: dict[str, str]) -> None:
