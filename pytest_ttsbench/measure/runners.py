@@ -182,6 +182,7 @@ class _Trials:
                 kind=kind,
                 sample_rate=engine.sample_rate,
                 text=self.request.prompt.text,
+                speed=self.request.opts.speed,
             )
             peak = slot.thread.call(engine.peak_memory_bytes, HOUSEKEEPING_S)
             trial.accel_peak_mb = None if peak is None else peak / 2**20
@@ -279,6 +280,7 @@ def concurrent(
                 kind="measured",
                 sample_rate=sample_rate,
                 text=request.prompt.text,
+                speed=request.opts.speed,
             )
             trial.metrics["issue_lag_ms"] = req.issue_lag_ms
             run.clips[trial.index] = whole
@@ -366,6 +368,7 @@ def cold_start(
             kind="measured",
             sample_rate=child.sample_rate,
             text=job.request.prompt.text,
+            speed=job.request.opts.speed,
         )
         run.clips[trial.index] = whole
         tell(trial)

@@ -128,6 +128,7 @@ def _project(tmp_path: Path, *, entry_point: bool) -> tuple[Path, dict[str, str]
     }
     env["PYTHONPATH"] = os.pathsep.join([str(project), str(site)])
     env["TTSBENCH_CACHE"] = str(tmp_path / "cache")
+    env["TTSBENCH_INTELLIGIBILITY"] = "off"  # the engine's tones say no prompt
     return project, env
 
 

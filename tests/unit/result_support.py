@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_ttsbench.results.metrics import TTFA_MS
 from pytest_ttsbench.results.model import BenchResult, Trial
 from pytest_ttsbench.results.target import Target
 
@@ -30,8 +31,8 @@ def make_result(
     n = max((len(v) for v in values.values()), default=0)
     trials = []
     for i in range(n):
-        metrics = {k: v[i] for k, v in values.items() if i < len(v)}
-        first, last = metrics.get("ttfa_ms"), metrics.get("latency_ms")
+        metrics: dict[str, float | None] = {k: v[i] for k, v in values.items() if i < len(v)}
+        first, last = metrics.get(TTFA_MS), metrics.get("latency_ms")
         stamps = [1_000_000, 2_000_000]
         if first is not None and last is not None:
             stamps = [int(first * 1e6), int(last * 1e6)]

@@ -116,9 +116,9 @@ def test_the_message_states_ratio_p_value_and_fix() -> None:
     assert "p = 0.014 < 0.05" in message
     assert "the engine caches" in message
     assert "use unique prompts" in message
-    result = replace(base, cache_check=check_of([0.50, 0.52], [0.05, 0.06]))  # too few
-    assert cache_check.caching_message(result, 1.4) is None
-    note = cache_check.cache_note(result.cache_check, 1.4)
+    few = check_of([0.50, 0.52], [0.05, 0.06])  # too few to conclude
+    assert cache_check.caching_message(replace(base, cache_check=few), 1.4) is None
+    note = cache_check.cache_note(few, 1.4)
     assert note is not None
     assert "cannot reach p < 0.05" in note
 

@@ -6,7 +6,7 @@ baseline comparison), and the outputs' metric columns are the registry's."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -63,7 +63,7 @@ def speech(monkeypatch: pytest.MonkeyPatch) -> Metric:
     return SPEECH
 
 
-def with_speech(scale: float = 1.0, **fields: object) -> BenchResult:
+def with_speech(scale: float = 1.0, **fields: Any) -> BenchResult:
     """A result whose trials carry TTFA, latency and the speech time computed from them."""
     latency = spread(400.0 * scale, 20)
     ttfa = [x / 4 for x in latency]
