@@ -31,9 +31,11 @@ class SettingsError(ValueError):
 
 
 def default(attr: str) -> Any:
-    """An option's default, for code that runs without Settings (runners' specs, the
-    merge command): declared once, in OPTIONS."""
-    return OPTIONS_BY_ATTR[attr].default
+    """An option's default, parsed as Settings holds it ("5%" is 0.05), for code that
+    runs without Settings (runners' specs, the merge command): declared once, in
+    OPTIONS."""
+    spec = OPTIONS_BY_ATTR[attr]
+    return _convert(spec, spec.default, spec.flag, base=None, cwd=None)
 
 
 def _names(raw: object, where: str, all_is_value: bool = False) -> tuple[str, ...] | None:

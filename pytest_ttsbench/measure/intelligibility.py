@@ -65,7 +65,9 @@ DECODING: dict[str, object] = {
     "beam_size": 1,
     "best_of": 1,
     "condition_on_previous_text": False,
-    "without_timestamps": True,
+    # timestamps on: without them Whisper stops at the first long pause and drops the
+    # rest of the window (clean sentence-streamed speech read CER 0.29 instead of 0.01)
+    "without_timestamps": False,
     "word_timestamps": False,
     "vad_filter": False,
 }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.results.stats import median_ci, percentile
+from pytest_ttsbench.settings import default
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -17,11 +18,12 @@ if TYPE_CHECKING:
 class TrialPlan:
     """How many measured trials: a fixed count, or adaptive until precise."""
 
-    trials: int = 5
-    adaptive: bool = False
-    precision: float = 0.05  # adaptive: CI half-width of the median latency / median
-    budget_s: float = 120.0  # adaptive: stop adding trials after this many seconds
-    max_trials: int = 60
+    # the options' defaults, declared once (options.py)
+    trials: int = default("trials")
+    adaptive: bool = default("adaptive")
+    precision: float = default("precision")  # adaptive: CI half-width of median / median
+    budget_s: float = default("budget_s")  # adaptive: no more trials after this long
+    max_trials: int = default("max_trials")
 
 
 def precise_enough(latencies_ms: Sequence[float], precision: float) -> bool:

@@ -226,7 +226,7 @@ def test_scorer_pins_decoding_and_resamples_to_16k() -> None:
     assert kwargs["beam_size"] == 1
     assert kwargs["best_of"] == 1
     assert kwargs["condition_on_previous_text"] is False
-    assert kwargs["without_timestamps"] is True
+    assert kwargs["without_timestamps"] is False
     assert kwargs["vad_filter"] is False
     assert kwargs["word_timestamps"] is False
 

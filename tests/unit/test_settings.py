@@ -150,3 +150,22 @@ def test_errors_name_the_option(sources: dict[str, dict[str, object]], message: 
     env = {k: str(v) for k, v in sources.get("env", {}).items()}
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         settle(cli=sources.get("cli"), env=env, ini=sources.get("ini"))
+
+
+def test_runner_defaults_are_the_options_defaults() -> None:
+    """Every default is declared once, in options.py: the runners' specs read it."""
+    from pytest_ttsbench.measure.planning import TrialPlan
+    from pytest_ttsbench.measure.runners import RunSpec
+    from pytest_ttsbench.settings import Settings, default
+
+    settings = Settings()
+    plan, spec = TrialPlan(), RunSpec()
+    assert (plan.trials, plan.adaptive, plan.precision, plan.budget_s, plan.max_trials) == (
+        settings.trials,
+        settings.adaptive,
+        settings.precision,
+        settings.budget_s,
+        settings.max_trials,
+    )
+    assert (spec.warmup, spec.trial_timeout_s) == (settings.warmup, settings.trial_timeout_s)
+    assert default("precision") == 0.05  # parsed: the option is written "5%"
