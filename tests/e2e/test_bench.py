@@ -185,7 +185,10 @@ def test_a_hung_engine_times_out_and_is_abandoned(ttsb: pytest.Pytester) -> None
     assert second.count("the engine was abandoned") == 1
     assert "cold trial 0 hung" in second
     assert "During handling" not in out
-    assert out.count("the engine was abandoned") == 2  # nowhere else (the file is named so)
+    # nowhere else (the file is named so); pytest's own short summary repeats failure
+    # messages in full where CI is set, so it is left out of the count
+    told = out.split("short test summary info", 1)[0]
+    assert told.count("the engine was abandoned") == 2
 
 
 def test_native_streaming_that_does_not_exist_is_a_skip(ttsb: pytest.Pytester) -> None:
