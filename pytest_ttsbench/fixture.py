@@ -38,7 +38,7 @@ from pytest_ttsbench.results.serialize import jsonable
 from pytest_ttsbench.settings import trial_cap
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
     import numpy as np
@@ -205,7 +205,45 @@ class TTSBench:
             pytest.fail(message, pytrace=False)
         return self._finish(result)
 
+    def fidelity(
+        self,
+        reference: Mapping[str, Any] | None = None,
+        *,
+        prompts: str | Sequence[str] = "fidelity",
+        mode: str | None = None,
+        speed: float | None = None,
+        voice: str | None = None,
+        trials: int | None = None,
+        **knobs: Any,
+    ) -> BenchResult:
+        """A prompt set (8 shipped prompts unless ``prompts`` names another set or gives
+        texts) through this test's configuration and a reference configuration of the
+        same model: ``reference={"mode": "none"}``, ``{"speed": 1.0}``,
+        ``{"variant": "fp32"}``, ``{"backend": "pt"}`` or any knob; None: the one
+        --tts-reference or ``@pytest.mark.tts_reference`` names. The result's
+        ``fidelity`` detail holds the CER difference and duration ratio with their
+        paired 95% intervals and, for deterministic pairs, spectral distances."""
+        from pytest_ttsbench.fidelity_bench import Steps, compare_configurations
+        from pytest_ttsbench.reference_spec import Configuration
+
+        steps = Steps(
+            self.session,
+            self.handle,
+            self.request,
+            start=self._start,
+            spec=self._spec,
+            check=self._check,
+            finish=self._finish,
+            outcomes=_outcomes,
+            keep_clips=self._keep_clips,
+        )
+        candidate = Configuration(mode=mode, speed=speed, voice=voice, knobs=dict(knobs))
+        return compare_configurations(steps, reference, prompts, candidate, trials)
+
     # ---- the shared steps ----------------------------------------------------------------
+    def _keep_clips(self, clips: dict[int, Any]) -> None:
+        self.clips = clips
+
     def _start(self, ask: Ask) -> tuple[BenchRequest, BenchResult]:
         """The resolved request and the result's header: every field the run does not
         measure (the runner's Measurement fills the rest, :meth:`BenchResult.measured_by`)."""
@@ -254,6 +292,15 @@ class TTSBench:
         """After the trials, never beside one: does each measured trial's audio say its
         prompt (measure/scoring.py)? Keeps the run's audio for --tts-save-audio."""
         self.clips = dict(run.clips)
+        return self._check(run, bench)
+
+    def _check(
+        self, run: Measurement, bench: BenchRequest, random_weights: bool | None = None
+    ) -> Intelligibility:
+        """The ASR round trip of one run (see :meth:`_score`); ``random_weights``: of
+        the engine that ran it, this test's when None."""
+        if random_weights is None:
+            random_weights = self.handle.random_weights is not None
         session, language = self.session, bench.opts.language
         mode = session.settings.intelligibility
         checked = scoring.unscored(mode, session.intelligibility_missing(), language)
@@ -269,7 +316,7 @@ class TTSBench:
                     bench.prompt.text,
                     language,
                     scorer,
-                    random_weights=self.handle.random_weights is not None,
+                    random_weights=random_weights,
                 )
         note = scoring.note(checked)
         if note is not None:

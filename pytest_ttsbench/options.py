@@ -362,6 +362,18 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="KNOB=VALUES",
     ),
     OptionSpec(
+        "tts_reference",
+        "--tts-reference",
+        "pairs",
+        "the reference configuration the fidelity suite compares against: KEY=VALUE, "
+        "repeatable (mode=none, speed=1.0, variant=fp32, backend=pt, any knob); "
+        "overrides @pytest.mark.tts_reference",
+        attr="reference",
+        shown="none: the suite's own streaming comparisons",
+        env="TTSBENCH_REFERENCE",
+        metavar="KEY=VALUE",
+    ),
+    OptionSpec(
         "tts_allow_download",
         "--tts-allow-download",
         "flag",

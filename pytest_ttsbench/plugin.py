@@ -53,6 +53,8 @@ MARKERS = (
     "tts_gate(*bounds): bounds for this test only, e.g. 'ttfa_ms.p95 <= 300'",
     "tts_sweep(**knobs): sweep engine knobs, e.g. tts_sweep(speed=[0.8, 1.0, 1.25]); "
     "each point is its own test id and results row (overridden by --tts-sweep)",
+    "tts_reference(**config): the reference configuration a fidelity comparison runs "
+    "against, e.g. tts_reference(mode='none') (overridden by --tts-reference)",
     "soak: long soak runs (deselected by default in suites/; select with -m soak)",
     "slow: slow benchmarks (deselect with -m 'not slow')",
 )
@@ -124,8 +126,9 @@ def _usage_error(exc: Exception) -> pytest.UsageError:
 
 
 def _check_selections(settings: Settings) -> None:
-    """--tts-prompts and --tts-sweep: a bad value is a usage error at start-up (exit 4),
-    checked only when given, so a run without them reads no preset file."""
+    """--tts-prompts, --tts-sweep and --tts-reference: a bad value is a usage error at
+    start-up (exit 4), checked only when given, so a run without them reads no preset
+    file."""
     from pytest_ttsbench.settings import SettingsError
 
     if settings.prompts:
@@ -140,6 +143,13 @@ def _check_selections(settings: Settings) -> None:
 
         try:
             sweep_points(settings.sweep, None)
+        except SettingsError as exc:
+            raise _usage_error(exc) from None
+    if settings.reference:
+        from pytest_ttsbench.reference_spec import parse
+
+        try:
+            parse(settings.reference, "--tts-reference")
         except SettingsError as exc:
             raise _usage_error(exc) from None
 

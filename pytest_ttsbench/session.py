@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ttsbench.benchmark_bridge import xdist_workers
+from pytest_ttsbench.engines.base import WeightsQuery
 from pytest_ttsbench.engines.registry import RegistryError
 from pytest_ttsbench.gatekeeper import item_target
 from pytest_ttsbench.matrix.outcomes import TargetOutcomes
 from pytest_ttsbench.matrix.pool import EnginePool
-from pytest_ttsbench.matrix.targets import build
+from pytest_ttsbench.matrix.targets import availability, build
 from pytest_ttsbench.results import metrics
 from pytest_ttsbench.results.model import BenchResult, warning_lines
 from pytest_ttsbench.version import __version__
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from pytest_ttsbench.matrix.targets import MatrixEntry
     from pytest_ttsbench.measure.scoring import ScorerLike
     from pytest_ttsbench.report.outputs import Written
+    from pytest_ttsbench.results.target import Target
     from pytest_ttsbench.settings import Settings
 
 REPORT_ATTR = "ttsbench_result_v1"  # one JSON string on the call-phase TestReport
@@ -184,6 +186,28 @@ class BenchSession:
             except IntelligibilityError as exc:
                 self._scorer = str(exc)
         return self._scorer
+
+    def reference_entry(self, target: Target) -> MatrixEntry | str:
+        """The matrix entry of a fidelity reference: the session's when it has one that
+        can run, else looked up now (a variant or backend the selection left out); a
+        str: why it cannot run, saying how to make it run."""
+        spec = self.registry.get(target.model, target.backend)
+        if spec is None:
+            pairs = ", ".join(f"{s.model}-{s.backend}" for s in self.registry.specs())
+            return f"{target.id}: no engine for {target.model}-{target.backend} ({pairs})"
+        full = replace(target, default_variant=target.variant == spec.default_variant)
+        for kind, value, valid in (
+            ("variant", target.variant, spec.variants),
+            ("device", target.device, spec.devices),
+        ):
+            if value not in valid:
+                return f"{full.id}: no {kind} {value!r} (valid: {', '.join(valid)})"
+        known = self.entries.get(full.id)
+        if known is not None and known.skip is None and known.error is None:
+            return known
+        query = WeightsQuery(self.settings.weights, self.env, cache_dir(self.env))
+        entry = availability(full, spec, self.hardware, query, self.settings.allow_download)
+        return entry.skip or entry.error or entry
 
     def replay_clock(self, node: pytest.Item) -> ReplayClock | None:
         """The pytest-benchmark timer of this item; None without pytest-benchmark."""

@@ -190,6 +190,7 @@ class Settings:
     weights: Mapping[str, Path] = FROM_SPEC
     engine_opts: Mapping[str, str] = FROM_SPEC
     sweep: Mapping[str, tuple[str, ...]] = FROM_SPEC
+    reference: Mapping[str, str] = FROM_SPEC
     allow_download: bool = FROM_SPEC
 
 

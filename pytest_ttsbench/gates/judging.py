@@ -6,6 +6,7 @@ was timed under contention; and ``should_fail``, whether the verdicts fail the t
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from pytest_ttsbench.gates.bounds import PERCENTILE_STATS, needed_n
@@ -17,7 +18,7 @@ from pytest_ttsbench.results.stats import CI_LEVEL, quantile_lower_bound, quanti
 from pytest_ttsbench.results.verdict import Verdict, format_bound
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from pytest_ttsbench.gates.bounds import Bound
     from pytest_ttsbench.gates.rules import GateSet, Rule
@@ -87,8 +88,11 @@ def _unmeasured_reason(bound: Bound, result: BenchResult) -> str:
 def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
     observed = result.metric(bound.name)
     summary = result.summaries.get(bound.metric)
-    if not _metric(bound).has_statistics:
-        n: int | None = None if observed is None else 1
+    n: int | None
+    if _metric(bound).interval is not None:  # a difference over paired values
+        n = _paired_count(bound, result)
+    elif not _metric(bound).has_statistics:
+        n = None if observed is None else 1
     else:
         n = summary.n if summary is not None else 0
 
@@ -118,6 +122,8 @@ def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
         if rule.missing == "skip":
             return None
         return verdict(INCONCLUSIVE, _unmeasured_reason(bound, result))
+    if _metric(bound).interval is not None and bound.op != "==":
+        return _judge_interval(bound, result, observed, verdict)
     count = n or 0
     need = needed_n(bound)
     if count < need:
@@ -153,6 +159,54 @@ def _judge(bound: Bound, rule: Rule, result: BenchResult) -> Verdict | None:
         notes.append(f"timed beside {result.xdist_workers} xdist workers: contended")
     note = "; ".join(x for x in notes if x) or None
     return verdict(PASS if ok else FAIL, f"{reason} (n={count})", ci, note)
+
+
+def _paired_count(bound: Bound, result: BenchResult) -> int | None:
+    """How many paired values a difference's interval stands on (its detail's
+    ``prompts``), or None when it was not measured."""
+    source = _metric(bound).source
+    owner = None if source is None else getattr(result, source[0], None)
+    count = getattr(owner, "prompts", None)
+    return count if isinstance(count, int) else None
+
+
+def _interval_outcome(bound: Bound, low: float, high: float) -> str:
+    """Equivalence: pass when the whole interval meets the bound, fail when none of it
+    does, inconclusive when the bound cuts through it."""
+    if bound.op == "in":
+        top = bound.high if bound.high is not None else math.inf
+        if bound.value <= low and high <= top:
+            return PASS
+        return FAIL if high < bound.value or low > top else INCONCLUSIVE
+    inside = (bound.holds(low), bound.holds(high))
+    return PASS if all(inside) else FAIL if not any(inside) else INCONCLUSIVE
+
+
+def _judge_interval(
+    bound: Bound, result: BenchResult, observed: float, verdict: Callable[..., Verdict]
+) -> Verdict:
+    """A metric with an interval (a difference from a reference) is judged from its 95%
+    interval, never its point estimate: a margin is met only when the data show it."""
+    low, high = result.interval(bound.metric)
+    shown = f"{bound.name} = {with_unit(observed, bound.metric)}"
+    if low is None or high is None:
+        return verdict(
+            INCONCLUSIVE,
+            f"{shown} has no 95% interval (fewer than 2 paired values); "
+            "an equivalence margin needs one",
+        )
+    outcome = _interval_outcome(bound, low, high)
+    ci = f"95% CI [{fmt(low)}, {fmt(high)}]"
+    wanted = f"{bound.op} {_bound_range(bound)}"
+    reason = {
+        PASS: f"{shown}, its {ci} is wholly {wanted}",
+        FAIL: f"{shown}, no part of its {ci} is {wanted}",
+        INCONCLUSIVE: (
+            f"{shown}, its {ci} is only partly {wanted}: the data cannot tell; "
+            "add prompts or trials"
+        ),
+    }[outcome]
+    return verdict(outcome, reason, (low, high))
 
 
 def _bound_range(bound: Bound) -> str:

@@ -38,6 +38,7 @@ OPT_IN_SUITES = {
     "soak": "hundreds of trials that drift by design, run only with -m soak",
     "quality": "audio checks on 3 trials",
     "sweeps": "swept knobs (speed) change the audio and the timing",
+    "fidelity": "8 prompts through two configurations: timings pool different prompts",
 }
 
 

@@ -5,6 +5,7 @@ never pollutes another's measurement.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import time
@@ -17,6 +18,8 @@ from pytest_ttsbench.engines.base import Engine, EngineContext, WeightsLookup
 from pytest_ttsbench.measure.engine_thread import EngineThread, TrialHung
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pytest_ttsbench.matrix.targets import MatrixEntry
     from pytest_ttsbench.results.model import Trial
     from pytest_ttsbench.results.target import Target
@@ -76,6 +79,28 @@ class EnginePool:
             raise EngineLoadError(self.failed[target])
         for other in [t for t in self.loaded if t.device == target.device]:
             self.release(other)
+        handle = self._load(entry)
+        self.loaded[target] = handle
+        return handle
+
+    @contextlib.contextmanager
+    def borrow(self, entry: MatrixEntry) -> Iterator[EngineHandle]:
+        """Another target loaded beside the ones in use, for one test (a fidelity
+        comparison's reference), closed after it: the test's own engine stays loaded.
+        A target the pool has loaded is lent as it is."""
+        if entry.target in self.loaded:
+            yield self.loaded[entry.target]
+            return
+        if entry.target in self.failed:
+            raise EngineLoadError(self.failed[entry.target])
+        handle = self._load(entry)
+        try:
+            yield handle
+        finally:
+            self._close(handle)
+
+    def _load(self, entry: MatrixEntry) -> EngineHandle:
+        target = entry.target
         ctx = EngineContext(
             target=target,
             weights=entry.weights or WeightsLookup.not_needed(),
@@ -106,14 +131,15 @@ class EnginePool:
             self.failed[target] = f"{target.id}: loading failed: {_cause(exc)}"
             # from None: the message holds the cause, so it is told once, not chained
             raise EngineLoadError(self.failed[target]) from None
-        handle = EngineHandle(entry=entry, engine=engine, thread=thread, load_s=load_s)
-        self.loaded[target] = handle
-        return handle
+        return EngineHandle(entry=entry, engine=engine, thread=thread, load_s=load_s)
 
     def release(self, target: Target) -> None:
         handle = self.loaded.pop(target, None)
-        if handle is None:
-            return
+        if handle is not None:
+            self._close(handle)
+
+    def _close(self, handle: EngineHandle) -> None:
+        target = handle.target
         thread, timeout = handle.thread, self.close_timeout_s
         try:
             if thread.hung:  # its own thread is stuck: close it from another one

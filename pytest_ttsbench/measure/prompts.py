@@ -52,6 +52,33 @@ def get(name: str) -> Prompt:
         ) from None
 
 
+@cache
+def prompt_sets() -> dict[str, tuple[Prompt, ...]]:
+    """The shipped prompt sets (prompt_sets.toml): name -> its prompts, named
+    ``set.1``, ``set.2``, ... in order."""
+    raw = tomllib.loads(
+        resources.files("pytest_ttsbench.measure")
+        .joinpath("prompt_sets.toml")
+        .read_text(encoding="utf-8")
+    )
+    return {
+        name: tuple(
+            Prompt(f"{name}.{i}", " ".join(str(text).split()), str(body.get("language", "en")))
+            for i, text in enumerate(body["texts"], start=1)
+        )
+        for name, body in raw.items()
+    }
+
+
+def prompt_set(name: str) -> tuple[Prompt, ...]:
+    try:
+        return prompt_sets()[name]
+    except KeyError:
+        raise PromptError(
+            f"unknown prompt set {name!r}; valid: {', '.join(prompt_sets())}"
+        ) from None
+
+
 def validate(names: tuple[str, ...] | None) -> None:
     for name in names or ():
         get(name)

@@ -28,6 +28,7 @@ from pytest_ttsbench.results.details import (
 if TYPE_CHECKING:
     from pytest_ttsbench.measure.intelligibility import Score
     from pytest_ttsbench.results.measurement import Measurement
+    from pytest_ttsbench.results.trial import Trial
 
 # how much of a transcript a problem line quotes
 HEARD_CHARS = 60
@@ -69,12 +70,18 @@ def _quoted(transcript: str) -> str:
     return f"'{text}'"
 
 
+UNHEARD = "the audio does not say its prompt"
+
+
+def heard_wrong_only(trial: Trial) -> bool:
+    """A trial whose only problem is that its audio does not say its prompt: its CER is
+    still the quality signal a comparison needs (fidelity), though the trial is invalid."""
+    return trial.error is None and all(p.startswith(UNHEARD) for p in trial.problems)
+
+
 def does_not_say(score: Score) -> str:
     """The problem of a trial whose audio does not say its prompt."""
-    return (
-        f"the audio does not say its prompt: CER {score.cer:.2f} > {MAX_CER:g} "
-        f"(heard: {_quoted(score.transcript)})"
-    )
+    return f"{UNHEARD}: CER {score.cer:.2f} > {MAX_CER:g} (heard: {_quoted(score.transcript)})"
 
 
 def score_run(

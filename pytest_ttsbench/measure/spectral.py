@@ -137,10 +137,11 @@ def dtw_path(x: Array, y: Array) -> tuple[Array, Array]:
     if n == 0 or m == 0:
         raise ValueError("DTW needs at least one frame on each side")
     acc = np.empty((n, m))
-    y_sq = np.sum(y * y, axis=1)
     previous = None
     for i in range(n):
-        cost = np.sqrt(np.maximum(np.sum(x[i] * x[i]) + y_sq - 2.0 * (y @ x[i]), 0.0))
+        # the difference itself, not |x|^2 + |y|^2 - 2xy: identical frames cost exactly
+        # 0, so identical audio aligns on the diagonal instead of on rounding noise
+        cost = np.sqrt(np.sum((y - x[i]) ** 2, axis=1))
         # from above or diagonally, then left moves: acc[i, j] = min over k <= j of
         # (above[k] + cost[k+1..j]) = csum[j] + running min of (above[k] - csum[k]).
         if previous is None:

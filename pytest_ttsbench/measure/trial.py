@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pytest_ttsbench.measure import audio
+from pytest_ttsbench.measure import audio, seams
 from pytest_ttsbench.results.model import Trial
 from pytest_ttsbench.results.stats import gaps_ms, ns_to_ms
 
@@ -130,6 +130,8 @@ def build_trial(
     band = audio.chars_per_s_band(text, speed) if text is not None else None
     report = audio.check(whole, sample_rate, text, band)
     metrics.update(report.as_metrics())
+    # audible discontinuities where chunks meet (0 for one chunk; None without audio)
+    metrics["seams"] = float(seams.count_seams(whole, samples, sample_rate)) if whole.size else None
     problems = list(report.problems)
     if not captured.chunks:
         problems.append("the engine handed over no chunk at all")

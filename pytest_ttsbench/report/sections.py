@@ -65,8 +65,9 @@ _SUITES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "streaming": (
         "Streaming",
         "When chunks arrive and whether a player fed in real time runs dry: chunk gaps, "
-        "stalls with no prebuffer, and the smallest prebuffer that gives none.",
-        ("ttfa_p50", "gap_p95", "gap_max", "stalls", "min_prebuffer", "rtf_p50"),
+        "stalls with no prebuffer, the smallest prebuffer that gives none, audible "
+        "seams at chunk boundaries, and what each mode costs in intelligibility (CER).",
+        ("ttfa_p50", "gap_p95", "gap_max", "stalls", "min_prebuffer", "seams_max", "rtf_p50"),
     ),
     "concurrency": (
         "Concurrency",
@@ -93,6 +94,25 @@ _SUITES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "Audio quality",
         "Integrated loudness (BS.1770), true peak, speaking rate and audio length.",
         ("lufs", "true_peak", "chars_per_s", "audio_s"),
+    ),
+    "fidelity": (
+        "Fidelity against a reference",
+        "A prompt set through the configuration in the row and the reference its Params "
+        "name: CER of each, their paired difference and the share of intelligibility "
+        "lost (95% intervals over the prompts), the duration ratio, and for "
+        "deterministic pairs how far the audio moved (log-mel L1, MCD, DTW penalty).",
+        (
+            "reference_cer",
+            "cer_p50",
+            "cer_delta",
+            "quality_loss",
+            "duration_ratio",
+            "log_mel_l1",
+            "mcd_db",
+            "dtw_penalty",
+            "ttfa_p50",
+            "rtf_p50",
+        ),
     ),
     "caching": (
         "Caching",

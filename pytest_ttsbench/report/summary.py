@@ -18,6 +18,7 @@ from pytest_ttsbench.results.model import RANDOM_WEIGHTS
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from pytest_ttsbench.results.metric_types import Metric, TerminalColumn
     from pytest_ttsbench.results.model import BenchResult
     from pytest_ttsbench.results.verdict import Verdict
 
@@ -25,16 +26,26 @@ _LEAD = ("test", "prompt", "mode", "n")  # the metric columns (the registry's) f
 _LAST = "gates"
 
 
-def headers() -> tuple[str, ...]:
+def _columns(results: Sequence[BenchResult]) -> list[tuple[Metric, TerminalColumn]]:
+    """The registry's terminal columns, an optional one only where a result has it."""
+    return [
+        (m, c)
+        for m, c in metrics.terminal_columns()
+        if not c.optional or any(r.metric(m.flat(c.stat)) is not None for r in results)
+    ]
+
+
+def headers(results: Sequence[BenchResult] = ()) -> tuple[str, ...]:
     """The table's headers: the lead, the registry's terminal columns, the gates."""
-    shown = (c.header for _, c in metrics.terminal_columns())
+    shown = (c.header for _, c in _columns(results))
     return (*_LEAD, *shown, _LAST)
 
 
-def terminal_headers() -> tuple[str, ...]:
+def terminal_headers(results: Sequence[BenchResult] = ()) -> tuple[str, ...]:
     """The headers as the terminal shows them: it is narrow, long headers wrap."""
     return tuple(
-        h.replace(" (", "\n(").replace(" ms", "\nms").replace(" MB", "\nMB") for h in headers()
+        h.replace(" (", "\n(").replace(" ms", "\nms").replace(" MB", "\nMB")
+        for h in headers(results)
     )
 
 
@@ -55,7 +66,11 @@ def short_test_id(result: BenchResult) -> str:
     return name or result.target.id
 
 
-def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
+def _cells(
+    result: BenchResult,
+    columns: Sequence[tuple[Metric, TerminalColumn]],
+    contended_mark: str = "*",
+) -> list[str]:
     contended = contended_mark if result.xdist_workers > 0 else ""
     random = f" ({RANDOM_WEIGHTS})" if result.random_weights is not None else ""
     return [
@@ -63,7 +78,7 @@ def _cells(result: BenchResult, contended_mark: str = "*") -> list[str]:
         result.prompt,
         result.stream_mode,
         str(result.n),
-        *(result.shown(m.flat(c.stat), c.fmt) for m, c in metrics.terminal_columns()),
+        *(result.shown(m.flat(c.stat), c.fmt) for m, c in columns),
         # a failed test never reads "pass"; its report above says why
         FAILED if is_failed(result) else gate_verdict(result.gates),
     ]
@@ -81,8 +96,9 @@ def terminal_table(results: Sequence[BenchResult]) -> str:
     """One row per result, for the terminal summary. "" for no results."""
     if not results:
         return ""
-    rows = [_cells(r) for r in results]
-    shown = terminal_headers()
+    columns = _columns(results)
+    rows = [_cells(r, columns) for r in results]
+    shown = terminal_headers(results)
     aligns = ["right" if _right(i, len(shown)) else "left" for i in range(len(shown))]
     text = tabulate(
         rows,
@@ -112,7 +128,8 @@ def github_step_summary(results: Sequence[BenchResult], *, title: str = "pytest-
         counts.append(f"{unsure} inconclusive")
     lines = [f"### {escape_cell(title)}: {', '.join(counts)}", ""]
     if results:
-        shown = headers()
+        shown = headers(results)
+        columns = _columns(results)
         lines.append(render_row(shown))
         lines.append(
             "|"
@@ -120,7 +137,7 @@ def github_step_summary(results: Sequence[BenchResult], *, title: str = "pytest-
             + "|"
         )
         for r in results:
-            cells = _cells(r, contended_mark=" (contended)")
+            cells = _cells(r, columns, contended_mark=" (contended)")
             lines.append(render_row([escape_cell(c) for c in cells]))
         note = _contended_note(results)
         if note:

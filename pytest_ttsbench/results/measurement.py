@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         LoadSummary,
         RssTrace,
     )
+    from pytest_ttsbench.results.fidelity import Fidelity
     from pytest_ttsbench.results.trial import Trial
 
 
@@ -60,7 +61,7 @@ class Measurement:
     cold: Trial | None = None  # the target's cold trial, whichever run ran it
     cold_prompt: str | None = None
     memory: MemoryUse | None = None
-    shape: LoadRun | ColdStart | CacheCheck | None = None
+    shape: LoadRun | ColdStart | CacheCheck | Fidelity | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[EngineWarning] = field(default_factory=list)
     # each measured trial's audio (float32 mono at its trial's sample rate) by the trial's
@@ -74,6 +75,7 @@ class Measurement:
     def result_fields(self) -> dict[str, Any]:
         """The BenchResult fields this measurement sets."""
         from pytest_ttsbench.results.details import CacheCheck
+        from pytest_ttsbench.results.fidelity import Fidelity
 
         out: dict[str, Any] = {
             "warmup": self.warmup,
@@ -104,4 +106,6 @@ class Measurement:
                 out["load_s"] = shape.load_s
         elif isinstance(shape, CacheCheck):
             out["cache_check"] = shape
+        elif isinstance(shape, Fidelity):
+            out["fidelity"] = shape
         return out

@@ -7,6 +7,8 @@ Pure data: no pytest, no numpy, nothing from the rest of the package.
 from __future__ import annotations
 
 from pytest_ttsbench.results.metric_entries_asr import INTELLIGIBILITY
+from pytest_ttsbench.results.metric_entries_fidelity import FIDELITY
+from pytest_ttsbench.results.metric_entries_stream import STREAM_QUALITY
 from pytest_ttsbench.results.metric_types import TTFA_MS, DocColumn, Metric, TerminalColumn
 
 _LATENCY_SECTIONS = ("headline", "latency", "concurrency", "sweeps")
@@ -26,7 +28,7 @@ ENTRIES: tuple[Metric, ...] = (
                 "TTFA p50 (ms)",
                 "p50",
                 aliases=("ttfa p50", "ttfa ms p50"),
-                sections=(*_LATENCY_SECTIONS, "streaming"),
+                sections=(*_LATENCY_SECTIONS, "streaming", "fidelity"),
             ),
             DocColumn(
                 "ttfa_p95",
@@ -113,7 +115,7 @@ ENTRIES: tuple[Metric, ...] = (
                 "p50",
                 "ratio",
                 aliases=("rtf p50", "rtf"),
-                sections=("headline", "latency", "streaming", "sweeps"),
+                sections=("headline", "latency", "streaming", "sweeps", "fidelity"),
             ),
         ),
         terminal=(TerminalColumn("p50", "RTF p50 (lower is better)", "ratio"),),
@@ -193,6 +195,7 @@ ENTRIES: tuple[Metric, ...] = (
         timing=True,
         aliases=(("underrun.min_prebuffer_ms", "max"),),
     ),
+    *STREAM_QUALITY,  # seams (metric_entries_stream.py)
     Metric(
         "lufs",
         "integrated loudness (BS.1770)",
@@ -488,4 +491,5 @@ ENTRIES: tuple[Metric, ...] = (
             DocColumn("cache_speedup", "Repeated speedup (x)", fmt="2", sections=("caching",)),
         ),
     ),
+    *FIDELITY,  # cer_delta, duration_ratio, spectral distances (metric_entries_fidelity.py)
 )

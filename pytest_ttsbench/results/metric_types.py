@@ -87,6 +87,8 @@ class TerminalColumn:
     stat: str  # "" for a scalar or detail metric
     header: str  # "TTFA p50 ms"; the terminal wraps it before " (", " ms" and " MB"
     fmt: Format = "ms"
+    # shown only when a result in the table has the metric (a suite's own number)
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ class Metric:
     # kind "detail": the typed detail field and its attribute ("load", "throughput");
     # a list there reads as its median over the finite values
     source: tuple[str, str] | None = None
+    # kind "detail": the source's attributes holding its 95% interval (low, high); cells
+    # show it after the value, and gates judge from it (an equivalence margin)
+    interval: tuple[str, str] | None = None
     columns: tuple[DocColumn, ...] = ()
     terminal: tuple[TerminalColumn, ...] = ()  # its columns in the terminal table
     junit: tuple[str, ...] = ()  # stats written as JUnit properties ("" for a scalar)

@@ -26,6 +26,7 @@ from pytest_ttsbench.results.details import (  # noqa: TC001
     LoadSummary,
     RssTrace,
 )
+from pytest_ttsbench.results.fidelity import Fidelity  # noqa: TC001  (read by the serializer)
 from pytest_ttsbench.results.metrics import STATISTICS
 from pytest_ttsbench.results.serialize import Omit, from_json, json_field, json_keys, to_json
 from pytest_ttsbench.results.stats import Summary, gaps_ms, summarize
@@ -104,6 +105,8 @@ class BenchResult:
     failure: str | None = _details(default=None)  # why the test failed, for the doc
     # the ASR round trip (measure/scoring.py): checked or why not, what was heard
     intelligibility: Intelligibility | None = _details(default=None)
+    # a reference configuration against this one over a prompt set (fidelity suite)
+    fidelity: Fidelity | None = _details(default=None)
 
     def __post_init__(self) -> None:
         if self.trials and not self.summaries:
@@ -183,7 +186,23 @@ class BenchResult:
         value = self.metric(name)
         if value is None and self.unchecked(name):
             return metrics.UNCHECKED
-        return metrics.format_value(fmt, value)
+        text = metrics.format_value(fmt, value)
+        low, high = self.interval(name)
+        if value is not None and low is not None and high is not None:
+            text += f" [{metrics.format_value(fmt, low)}, {metrics.format_value(fmt, high)}]"
+        return text
+
+    def interval(self, name: str) -> tuple[float | None, float | None]:
+        """The 95% interval a detail metric carries (Metric.interval); (None, None) when
+        it has none or it was not computed."""
+        metric = metrics.BY_NAME.get(metrics.aliases().get(name, name).partition(".")[0])
+        if metric is None or metric.interval is None or metric.source is None:
+            return None, None
+        owner = getattr(self, metric.source[0])
+        if owner is None:
+            return None, None
+        low, high = (getattr(owner, attr) for attr in metric.interval)
+        return (None if low is None else float(low)), (None if high is None else float(high))
 
     @property
     def key(self) -> tuple[str, str, str, str]:

@@ -235,3 +235,79 @@ def test_without_the_check_every_output_says_unchecked(
     refused = ttsb.runpytest("--tts-model=synthetic", "--tts-intelligibility=require")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     assert f"--tts-intelligibility=require: {hint}" in refused.stderr.str()
+
+
+# Real Kokoro ONNX with a knob that spoils it, for a fidelity comparison of one model:
+# cut=half silences the second half of every clip (as long as the speech, so only the
+# ASR can tell).
+CUTTABLE_CONFTEST = textwrap.dedent(
+    """
+    from pytest_ttsbench.engines.base import EngineSpec
+    from pytest_ttsbench.engines.kokoro_onnx import KokoroOnnxEngine
+
+    class Cuttable(KokoroOnnxEngine):
+        def synthesize(self, text, opts):
+            audio = KokoroOnnxEngine.synthesize(self, text, opts).copy()
+            if opts.extra.get("cut") == "half":
+                audio[len(audio) // 2 :] = 0.0
+            return audio
+
+        def stream(self, text, opts):
+            yield self.synthesize(text, opts)
+
+    def pytest_ttsbench_register_engines(registry, config):
+        registry.register(
+            EngineSpec(
+                "cuttable", "wrap", Cuttable, variants=("int8",), default_variant="int8",
+                packages=("kokoro_onnx", "onnxruntime"),
+            )
+        )
+    """
+)
+
+FIDELITY = textwrap.dedent(
+    """
+    import pytest
+    from pytest_ttsbench.measure.prompts import prompt_set
+
+    TEXTS = [p.text for p in prompt_set("fidelity")][:4]
+
+    @pytest.mark.tts_gate("cer_delta <= 0.05")
+    @pytest.mark.parametrize("cut", ["none", "half"])
+    def test_fidelity(tts_bench, cut):
+        tts_bench.fidelity({"cut": "none"}, prompts=TEXTS, cut=cut)
+    """
+)
+
+
+def test_a_spoiled_configuration_fails_its_fidelity_gate_on_real_kokoro(
+    ttsb: pytest.Pytester,
+) -> None:
+    """The same model through a knob that cuts the speech in half, against the knob
+    off: the CER difference's interval lies wholly above the margin; the knob against
+    itself (identical audio) meets it with a zero-width interval."""
+    kokoro_or_skip()
+    ttsb.makeconftest(CUTTABLE_CONFTEST)
+    ttsb.makepyfile(test_fidelity=FIDELITY)
+    out = ttsb.runpytest_subprocess(
+        "--tts-model=cuttable",
+        "--tts-device=cpu",
+        "--tts-intelligibility=require",
+        "--tts-artifacts=art",
+        "-p",
+        "no:benchmark",
+    )
+    text = out.stdout.str()
+    out.assert_outcomes(passed=1, failed=1)
+    by_cut = {r["params"]["cut"]: r for r in results_of(ttsb.path / "art")}  # type: ignore[index]
+    same = by_cut["none"]["details"]["fidelity"]  # type: ignore[index]
+    assert (same["cer_delta"], same["cer_delta_low"], same["cer_delta_high"]) == (0.0, 0.0, 0.0)
+    assert same["log_mel_l1"] == 0.0
+    assert same["state"] == "scored"
+    cut = by_cut["half"]["details"]["fidelity"]  # type: ignore[index]
+    assert cut["prompts"] == 4  # judged invalid by the ASR, still compared
+    assert cut["cer_delta_low"] > 0.05, cut
+    gates: list[dict[str, object]] = by_cut["half"]["gates"]  # type: ignore[assignment]
+    (verdict,) = [v for v in gates if v["metric"] == "cer_delta"]
+    assert verdict["outcome"] == "fail"
+    assert "the audio does not say its prompt" in text

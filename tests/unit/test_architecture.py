@@ -22,6 +22,7 @@ EDGE = {
     "pytest_ttsbench.plugin",
     "pytest_ttsbench.session",
     "pytest_ttsbench.fixture",
+    "pytest_ttsbench.fidelity_bench",
     "pytest_ttsbench.gatekeeper",
     "pytest_ttsbench.hookspec",
     "pytest_ttsbench.benchmark_bridge",

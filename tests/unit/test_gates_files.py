@@ -248,7 +248,7 @@ def test_missing_gate_file_is_an_error(tmp_path: Path) -> None:
 def test_defaults_apply_without_a_user_file(tmp_path: Path) -> None:
     gs = load_gates(None, tmp_path / "pyproject.toml", use_defaults=True)
     assert gs.sources == ("pytest_ttsbench/gates/default_gates.toml",)
-    assert len(gs.rules) == 4
+    assert len(gs.rules) == 5
     assert load_gates(None, None, use_defaults=False).rules == ()
 
 

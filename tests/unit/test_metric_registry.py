@@ -20,6 +20,7 @@ from pytest_ttsbench.report import doc_update as du
 from pytest_ttsbench.report import sections as sec
 from pytest_ttsbench.report import summary
 from pytest_ttsbench.results import metrics
+from pytest_ttsbench.results.fidelity import Fidelity
 from pytest_ttsbench.results.files import results_document
 from pytest_ttsbench.results.metrics import DocColumn, Metric, TerminalColumn
 from pytest_ttsbench.session import junit_properties
@@ -181,9 +182,16 @@ def test_each_table_shows_the_metric_columns_the_registry_lists_for_it() -> None
 
 
 def test_the_terminal_table_shows_the_registry_terminal_columns() -> None:
-    headers = summary.headers()
+    """Every terminal column; an optional one (a suite's own number, CER delta) only
+    when a result in the table has it."""
     shown = [c.header for _, c in metrics.terminal_columns()]
-    assert list(headers[4:-1]) == shown
+    optional = [c.header for _, c in metrics.terminal_columns() if c.optional]
+    assert optional == ["CER delta"]
+    assert list(summary.headers()[4:-1]) == [h for h in shown if h not in optional]
+    found = Fidelity("mode=none", "mode=sentence", prompts=2, cer_delta=0.0)
+    compared = make_result({"rtf": [0.5]}, fidelity=found)
+    assert list(summary.headers([compared])[4:-1]) == shown
+    assert "0.000" in summary.terminal_table([compared]).splitlines()[3]
 
 
 def test_gates_know_every_kind_and_units_come_from_the_registry() -> None:

@@ -229,7 +229,14 @@ def test_the_registry_declares_cer_and_wer_once_for_every_output() -> None:
     (cer_column,) = metrics.BY_NAME["cer"].columns
     assert cer_column.header == "CER p50"
     assert cer_column.fmt == "3"
-    assert set(cer_column.sections) == {"headline", "latency", "streaming", "sweeps", "quality"}
+    assert set(cer_column.sections) == {
+        "headline",
+        "latency",
+        "streaming",
+        "sweeps",
+        "quality",
+        "fidelity",
+    }
     assert "cer_p50" in sections.HEADLINE.columns
     assert any(c.header == "CER p50" for _, c in metrics.terminal_columns())
 
