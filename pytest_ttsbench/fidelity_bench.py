@@ -16,6 +16,7 @@ from pytest_ttsbench.measure import comparison, comparison_run
 from pytest_ttsbench.measure.planning import TrialPlan
 from pytest_ttsbench.measure.prompts import prompt_set
 from pytest_ttsbench.measure.request import Ask, length_cap, prepare
+from pytest_ttsbench.measure.scoring import cost_of
 from pytest_ttsbench.reference_spec import Configuration, parse
 from pytest_ttsbench.results.details import Intelligibility
 
@@ -162,17 +163,6 @@ def _reference_engine(steps: Steps, reference: Configuration) -> Iterator[Engine
     pytest.fail(f"{own.target.id}: the reference did not load: {error}", pytrace=False)
 
 
-def _asr_cost(*sides: comparison_run.Side) -> dict[str, Any]:
-    checks = [c for side in sides for c in side.checks if c is not None]
-    return {
-        "asr": next((dict(c.asr) for c in checks if c.asr), {}),
-        "asr_s": sum(c.asr_s for c in checks),
-        "asr_cpu_s": sum(c.asr_cpu_s for c in checks),
-        "clips": sum(c.clips for c in checks),
-        "reused": sum(c.reused for c in checks),
-    }
-
-
 def compare_configurations(
     steps: Steps,
     reference_given: Mapping[str, Any] | None,
@@ -226,7 +216,11 @@ def compare_configurations(
                 "valid rendering on both sides and were left out"
             )
         steps.keep_clips(dict(run.clips))
-        checked = Intelligibility(state, reason=reason, **_asr_cost(cand, ref))
+        checked = Intelligibility(
+            state,
+            reason=reason,
+            **cost_of([c for c in (*cand.checks, *ref.checks) if c is not None]),
+        )
         result = header.measured_by(
             run,
             text_chars=round(sum(map(len, texts)) / len(texts)),

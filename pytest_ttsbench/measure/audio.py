@@ -127,7 +127,8 @@ def chars_per_s_band(text: str, speed: float = 1.0) -> tuple[float, float]:
     return low * speed, high * speed
 
 
-def _as_mono(audio: Any) -> FloatArray:
+def as_mono(audio: Any) -> FloatArray:
+    """Audio as float64 mono (a squeezable extra axis dropped); ValueError otherwise."""
     x = np.asarray(audio)
     if x.ndim > 1:
         squeezed = np.squeeze(x)
@@ -179,7 +180,7 @@ def first_audible_sample(audio: Any, sr: int) -> int | None:
     ``None`` when no frame does (empty or silent audio). Non-finite samples count as 0.
     """
     _check_rate(sr)
-    x, _ = _finite(_as_mono(audio))
+    x, _ = _finite(as_mono(audio))
     hits = np.flatnonzero(_audible_frames(x, sr))
     return int(hits[0]) * frame_len(sr) if hits.size else None
 
@@ -191,7 +192,7 @@ def is_audible(audio: Any, sr: int) -> bool:
     ``first_audible_sample(chunk, sr) is not None``.
     """
     _check_rate(sr)
-    x, _ = _finite(_as_mono(audio))
+    x, _ = _finite(as_mono(audio))
     return bool(_audible_frames(x, sr).any())
 
 
@@ -342,7 +343,7 @@ def check(
     ``MIN_CHARS_FOR_LOWER_RATE`` characters.
     """
     _check_rate(sr)
-    raw = _as_mono(audio)
+    raw = as_mono(audio)
     x, bad = _finite(raw)
     n = int(x.size)
     seconds = n / sr
@@ -461,7 +462,7 @@ def write_wav(path: str | os.PathLike[str], audio: Any, sr: int) -> Path:
     Samples are clipped to [-1, 1] and scaled by 32767; NaN becomes 0, +-Inf full scale.
     """
     _check_rate(sr)
-    x = np.nan_to_num(_as_mono(audio), nan=0.0, posinf=1.0, neginf=-1.0)
+    x = np.nan_to_num(as_mono(audio), nan=0.0, posinf=1.0, neginf=-1.0)
     pcm = np.rint(np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

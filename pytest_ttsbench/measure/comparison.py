@@ -115,7 +115,7 @@ def compare(
         diff = paired.paired_difference(ref_cer, cand_cer)
         out |= {
             "reference_cer": diff.mean_a,
-            "cer": diff.mean_b,
+            "candidate_cer": diff.mean_b,
             "cer_delta": diff.mean_diff,
             "cer_delta_low": diff.ci_low,
             "cer_delta_high": diff.ci_high,

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 
 class PromptError(ValueError):
@@ -25,17 +26,23 @@ class Prompt:
         return len(self.text)
 
 
+def _shipped(file: str) -> dict[str, Any]:
+    return tomllib.loads(
+        resources.files("pytest_ttsbench.measure").joinpath(file).read_text(encoding="utf-8")
+    )
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 @cache
 def presets() -> dict[str, Prompt]:
-    raw = tomllib.loads(
-        resources.files("pytest_ttsbench.measure")
-        .joinpath("prompts.toml")
-        .read_text(encoding="utf-8")
-    )
+    raw = _shipped("prompts.toml")
     return {
         name: Prompt(
             name=name,
-            text=" ".join(str(body["text"]).split()),
+            text=_one_line(body["text"]),
             language=str(body.get("language", "en")),
             needs=tuple(body.get("needs", ())),
         )
@@ -56,14 +63,10 @@ def get(name: str) -> Prompt:
 def prompt_sets() -> dict[str, tuple[Prompt, ...]]:
     """The shipped prompt sets (prompt_sets.toml): name -> its prompts, named
     ``set.1``, ``set.2``, ... in order."""
-    raw = tomllib.loads(
-        resources.files("pytest_ttsbench.measure")
-        .joinpath("prompt_sets.toml")
-        .read_text(encoding="utf-8")
-    )
+    raw = _shipped("prompt_sets.toml")
     return {
         name: tuple(
-            Prompt(f"{name}.{i}", " ".join(str(text).split()), str(body.get("language", "en")))
+            Prompt(f"{name}.{i}", _one_line(text), str(body.get("language", "en")))
             for i, text in enumerate(body["texts"], start=1)
         )
         for name, body in raw.items()

@@ -26,6 +26,8 @@ from pytest_ttsbench.results.details import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pytest_ttsbench.measure.intelligibility import Score
     from pytest_ttsbench.results.measurement import Measurement
     from pytest_ttsbench.results.trial import Trial
@@ -149,10 +151,21 @@ def session_lines(checks: list[Intelligibility]) -> list[tuple[str, bool]]:
         lines.append((text, True))
     scored = [c for c in checks if c.checked]
     if scored:
+        cost = cost_of(scored)
         total = Scorer(model=None)
-        total.asr_seconds = sum(c.asr_s for c in scored)
-        total.asr_cpu_seconds = sum(c.asr_cpu_s for c in scored)
-        total.clips = sum(c.clips for c in scored)
-        total.cache_hits = sum(c.reused for c in scored)
+        total.asr_seconds, total.asr_cpu_seconds = cost["asr_s"], cost["asr_cpu_s"]
+        total.clips, total.cache_hits = cost["clips"], cost["reused"]
         lines.append((f"{SUMMARY_PREFIX}: {total.summary()}, after the trials", False))
     return lines
+
+
+def cost_of(checks: Sequence[Intelligibility]) -> dict[str, Any]:
+    """What the ASR cost over several checks, as Intelligibility's fields: the model it
+    used, its wall and CPU seconds, clips transcribed and reused."""
+    return {
+        "asr": next((dict(c.asr) for c in checks if c.asr), {}),
+        "asr_s": sum(c.asr_s for c in checks),
+        "asr_cpu_s": sum(c.asr_cpu_s for c in checks),
+        "clips": sum(c.clips for c in checks),
+        "reused": sum(c.reused for c in checks),
+    }

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pytest_ttsbench.measure.audio import as_mono
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -56,13 +58,7 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 def _mono(audio: Any) -> FloatArray:
     """Audio as float64 mono, non-finite samples as 0 (measure/audio.py's convention)."""
-    x = np.asarray(audio)
-    if x.ndim > 1:
-        squeezed = np.squeeze(x)
-        if squeezed.ndim > 1:
-            raise ValueError(f"audio has shape {x.shape}: expected mono")
-        x = squeezed
-    out = np.asarray(x, dtype=np.float64).reshape(-1)
+    out = as_mono(audio)
     ok = np.isfinite(out)
     return out if ok.all() else np.where(ok, out, 0.0)
 

@@ -98,12 +98,12 @@ _SUITES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "fidelity": (
         "Fidelity against a reference",
         "A prompt set through the configuration in the row and the reference its Params "
-        "name: CER of each, their paired difference and the share of intelligibility "
+        "name: mean CER of each, their paired difference and the share of intelligibility "
         "lost (95% intervals over the prompts), the duration ratio, and for "
         "deterministic pairs how far the audio moved (log-mel L1, MCD, DTW penalty).",
         (
             "reference_cer",
-            "cer_p50",
+            "candidate_cer",
             "cer_delta",
             "quality_loss",
             "duration_ratio",

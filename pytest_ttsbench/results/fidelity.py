@@ -44,7 +44,7 @@ class Fidelity:
     state: str = UNCHECKED  # the ASR's: scored, not judged, unchecked or skipped
     reason: str | None = json_field(default=None, omit="none")  # why CER is missing
     reference_cer: float | None = None  # mean over prompts
-    cer: float | None = None
+    candidate_cer: float | None = None
     cer_delta: float | None = None  # mean of per-prompt candidate - reference CER
     cer_delta_low: float | None = None
     cer_delta_high: float | None = None

@@ -26,7 +26,7 @@ INTELLIGIBILITY: tuple[Metric, ...] = (
                 "p50",
                 "3",
                 aliases=("cer",),
-                sections=("headline", "latency", "streaming", "sweeps", "quality", "fidelity"),
+                sections=("headline", "latency", "streaming", "sweeps", "quality"),
             ),
         ),
         terminal=(TerminalColumn("p50", "CER p50", "3"),),

@@ -52,6 +52,14 @@ FIDELITY: tuple[Metric, ...] = (
         checked=True,
     ),
     _entry(
+        "candidate_cer",
+        "the configuration under test's mean CER over the prompt set",
+        "",
+        "lower",
+        DocColumn("candidate_cer", "Candidate CER", fmt="3", sections=SECTION),
+        checked=True,
+    ),
+    _entry(
         "cer_delta",
         "mean paired CER difference, configuration under test minus reference",
         "",

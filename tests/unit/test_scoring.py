@@ -235,7 +235,6 @@ def test_the_registry_declares_cer_and_wer_once_for_every_output() -> None:
         "streaming",
         "sweeps",
         "quality",
-        "fidelity",
     }
     assert "cer_p50" in sections.HEADLINE.columns
     assert any(c.header == "CER p50" for _, c in metrics.terminal_columns())
