@@ -200,7 +200,10 @@ def compare_configurations(
         state, reason = comparison_run.asr_state(cand, ref)
         sides = comparison.Sides(
             reference=named.describe(),
-            candidate=candidate.describe(),
+            # the mode the candidate ran in, where the reference changes it
+            candidate=replace(
+                candidate, mode=candidate.mode or (request.mode if named.mode else None)
+            ).describe(),
             state=state,
             reason=reason,
             deterministic=deterministic,
