@@ -2,6 +2,7 @@
 
     python -m pytest_ttsbench merge out/*.json --doc docs/BENCHMARK_RESULTS.md
     python -m pytest_ttsbench show out/results-20250131T120102Z-gpu1.json
+    python -m pytest_ttsbench serve --model kokoro --backend onnx --port 8000
 
 Exit codes: 0 done; 1 the doc was not updated (unsafe doc: rows went to a side file,
 or the file system refused); 2 bad input (a missing or foreign results file, another
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="print the results of results JSON files as a table")
     s.add_argument("results", nargs="+", metavar="RESULTS.json")
     s.add_argument("--markdown", action="store_true", help="Markdown, as in the step summary")
+    from pytest_ttsbench.serving.serve import add_parser  # argparse only: no HTTP stack
+
+    add_parser(sub)
     return parser
 
 
@@ -118,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "merge":
         return _merge(args)
+    if args.command == "serve":
+        from pytest_ttsbench.serving.serve import run
+
+        return run(args)
     return _show(args)
 
 

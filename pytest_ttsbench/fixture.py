@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ttsbench.benchmark_bridge import feed_pytest_benchmark, xdist_workers
-from pytest_ttsbench.measure import audio, runners, scoring
+from pytest_ttsbench.measure import audio, goodput, ladder_run, runners, scoring
 from pytest_ttsbench.measure.cache_check import caching_message
 from pytest_ttsbench.measure.coldstart import ColdStartJob
 from pytest_ttsbench.measure.planning import TrialPlan
@@ -148,6 +148,32 @@ class TTSBench:
             bench, header = self._start(Ask(prompt, mode=mode, extra=extra, params=shape.params))
             run = runners.concurrent(self.handle, bench, self._spec(TrialPlan()), shape)
             checked = self._score(run, bench)
+            runners.judge_load(run, self.session.settings.slo)
+        return self._finish(header.measured_by(run, intelligibility=checked))
+
+    def rate_ladder(
+        self,
+        prompt: str = "short",
+        *,
+        factors: Sequence[float] = goodput.LADDER_FACTORS,
+        requests: int = 8,
+        target: float = goodput.LADDER_TARGET,
+        mode: str | None = None,
+        seed: int = 0,
+        **extra: Any,
+    ) -> BenchResult:
+        """Poisson arrivals at each of ``factors`` times the rate one request at a time
+        sustains, ``requests`` per rung (all rungs at most LADDER_MAX_REQUESTS): goodput
+        per rung under --tts-slo, the highest rate whose goodput reaches ``target``, and
+        whether it falls off a cliff. The result's ``rate_ladder`` detail holds it."""
+        shape = ladder_run.LadderSpec(tuple(factors), requests, target, seed=seed)
+        slo = self.session.settings.slo
+        with _outcomes():
+            require_thread_safe(self.handle.engine.capabilities, self.handle.target.id)
+            bench, header = self._start(Ask(prompt, mode=mode, extra=extra, params=shape.params))
+            run = ladder_run.rate_ladder(self.handle, bench, self._spec(TrialPlan()), shape, slo)
+            checked = self._score(run, bench)
+            ladder_run.judge(run, slo)
         return self._finish(header.measured_by(run, intelligibility=checked))
 
     def cold_start(

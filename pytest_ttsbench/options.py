@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 # names: comma list, repeatable, 'all' = every one; pairs: KEY=VALUE, repeatable, with
-# the value kept as text, as a path, or as a comma list (the --tts-sweep axes)
+# the value kept as text, as a path, or as a comma list (the --tts-sweep axes); items:
+# repeatable values kept as typed (URLs), split on whitespace and commas; number_pairs:
+# KEY=NUMBER pairs with positive numbers, the keys limited to ``choices``
 Kind = Literal[
     "names",
     "int",
@@ -27,9 +29,11 @@ Kind = Literal[
     "pairs",
     "path_pairs",
     "list_pairs",
+    "items",
+    "number_pairs",
 ]
-REPEATABLE_KINDS = ("names", "pairs", "path_pairs", "list_pairs")
-PAIR_KINDS = ("pairs", "path_pairs", "list_pairs")
+REPEATABLE_KINDS = ("names", "pairs", "path_pairs", "list_pairs", "items", "number_pairs")
+PAIR_KINDS = ("pairs", "path_pairs", "list_pairs", "number_pairs")
 
 STREAM_MODES = ("auto", "native", "sentence", "none")
 GATE_MODES = ("fail", "warn")
@@ -76,7 +80,7 @@ class OptionSpec:
     def ini_type(self) -> Literal["bool", "linelist", "string"]:
         if self.kind == "flag":
             return "bool"
-        return "linelist" if self.kind in PAIR_KINDS else "string"
+        return "linelist" if self.kind in (*PAIR_KINDS, "items") else "string"
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -372,6 +376,31 @@ OPTIONS: tuple[OptionSpec, ...] = (
         shown="none: the suite's own streaming comparisons",
         env="TTSBENCH_REFERENCE",
         metavar="KEY=VALUE",
+    ),
+    OptionSpec(
+        "tts_slo",
+        "--tts-slo",
+        "number_pairs",
+        "the service level a load's request must meet to count toward goodput: "
+        "KEY=MS with KEY ttfa_ms or latency_ms, repeatable; replaces the default "
+        "(docs/METRICS.md, Goodput)",
+        attr="slo",
+        default="ttfa_ms=1000",
+        env="TTSBENCH_SLO",
+        choices=("ttfa_ms", "latency_ms"),
+        metavar="KEY=MS",
+    ),
+    OptionSpec(
+        "tts_server",
+        "--tts-server",
+        "items",
+        "benchmark a TTS server over the OpenAI speech protocol (POST /v1/audio/speech): "
+        "URL, NAME=URL or NAME=URL#MODEL, repeatable; each is a target NAME-http-remote "
+        "(NAME default 'server'); docs/SERVING.md",
+        attr="servers",
+        shown="none",
+        env="TTSBENCH_SERVER",
+        metavar="[NAME=]URL[#MODEL]",
     ),
     OptionSpec(
         "tts_allow_download",

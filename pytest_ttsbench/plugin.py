@@ -241,6 +241,10 @@ def _bench(config: pytest.Config) -> BenchSession:
     try:
         registry = EngineRegistry.with_builtins()
         registry.load_entry_points()
+        if settings.servers:  # --tts-server: one http target per server (no httpx yet)
+            from pytest_ttsbench.serving.targets import register_servers
+
+            register_servers(registry, settings.servers)
         gatekeeper = GateKeeper.from_settings(settings, project)
     except (SettingsError, RegistryError) as exc:
         state.deferred = _usage_error(exc)

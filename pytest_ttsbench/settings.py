@@ -13,6 +13,7 @@ user as a pytest usage error, exit code 4) for anything it cannot accept.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -91,6 +92,16 @@ def _pairs(raw: object, where: str) -> dict[str, str]:
     return out
 
 
+def _bound(key: str, text: str, spec: OptionSpec, where: str) -> float:
+    """One KEY=NUMBER value: a key among the spec's choices, a positive number."""
+    if spec.choices and key not in spec.choices:
+        raise SettingsError(f"{where}: {key!r} is not one of {', '.join(spec.choices)}")
+    value = _number(text, f"{where} {key}", float)
+    if value <= 0:
+        raise SettingsError(f"{where}: {key}={text!r} must be above 0")
+    return value
+
+
 def _path(raw: object, base: Path | None) -> Path:
     path = Path(str(raw)).expanduser()
     return path if path.is_absolute() or base is None else base / path
@@ -122,6 +133,13 @@ def _convert(spec: OptionSpec, raw: object, where: str, base: Path | None, cwd: 
         value = _pairs(raw, where)
     elif kind == "path_pairs":  # always against the invocation dir, wherever they came from
         value = {key: _path(p, cwd) for key, p in _pairs(raw, where).items()}
+    elif kind == "items":
+        values = raw if isinstance(raw, list | tuple) else [raw]
+        value = tuple(v for text in values for v in re.split(r"[\s,]+", str(text)) if v)
+        if not value:
+            raise SettingsError(f"{where}: empty list")
+    elif kind == "number_pairs":
+        value = {key: _bound(key, text, spec, where) for key, text in _pairs(raw, where).items()}
     else:  # list_pairs
         value = {
             key: tuple(v.strip() for v in text.split(",") if v.strip())
@@ -148,8 +166,8 @@ def _defaults_from_specs(cls: _C) -> _C:
             raise TypeError(f"Settings.{name}: its default must be FROM_SPEC")
         spec = OPTIONS_BY_ATTR[name]
         value = _convert(spec, spec.default, spec.flag, base=None, cwd=None)
-        if isinstance(value, dict):
-            setattr(cls, name, field(default_factory=dict))  # every dict default is empty
+        if isinstance(value, dict):  # a fresh copy of the default for each Settings
+            setattr(cls, name, field(default_factory=functools.partial(dict, value)))
         else:
             setattr(cls, name, field(default=value))
     return cls
@@ -191,6 +209,8 @@ class Settings:
     engine_opts: Mapping[str, str] = FROM_SPEC
     sweep: Mapping[str, tuple[str, ...]] = FROM_SPEC
     reference: Mapping[str, str] = FROM_SPEC
+    slo: Mapping[str, float] = FROM_SPEC  # --tts-slo: the goodput bounds, in ms
+    servers: tuple[str, ...] | None = FROM_SPEC  # --tts-server entries, as typed
     allow_download: bool = FROM_SPEC
 
 

@@ -59,6 +59,8 @@ class Hardware:
             return names[0] if len(names) == 1 else " + ".join(names)
         if device == "mps" and self.apple_chip:
             return self.apple_chip
+        if device == "remote":  # a server (--tts-server): its hardware is not this machine's
+            return "remote server"
         return f"{self.cpu_model} ({self.cores} cores)"
 
     def as_dict(self) -> dict[str, object]:

@@ -15,10 +15,10 @@ measurement (:func:`invalid_trials` says which) and never enter the statistics.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pytest_ttsbench.measure import coldstart, load, memory
+from pytest_ttsbench.measure import coldstart, goodput, load, memory
 from pytest_ttsbench.measure.engine_thread import ContentionWatch, TrialHung
 from pytest_ttsbench.measure.planning import TrialPlan, run_planned
 from pytest_ttsbench.measure.request import EngineBroken, Unsupported, require_thread_safe
@@ -30,7 +30,7 @@ from pytest_ttsbench.results.metrics import TTFA_MS
 from pytest_ttsbench.settings import default
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     import numpy as np
 
@@ -269,14 +269,30 @@ def concurrent(
     except TrialHung as exc:
         slot.broken = f"concurrent requests hung: {exc}; the engine was abandoned"
         raise EngineBroken(f"{slot.target.id}: {slot.broken}") from None
-    sample_rate = slot.engine.sample_rate
-    for req in done.requests:  # told after the load: the callback never runs on its threads
+    record(trials, run, done.requests, shape.count)
+    run.shape = LoadRun(done.summary, done.arrival_rate_hz)
+    if done.summary.serialized:
+        run.note(
+            f"requests did not run in parallel: throughput x{done.summary.speedup:.2f} of one "
+            "request at a time (the engine or the hardware serializes them)"
+        )
+    return trials.finish(run)
+
+
+def record(
+    trials: _Trials, run: Measurement, done: list[load.Request], planned: int, first: int = 0
+) -> None:
+    """The load's requests as measured trials (index ``first`` on), told after the load:
+    the progress callback never runs on its threads."""
+    request, sample_rate = trials.request, trials.slot.engine.sample_rate
+    for req in done:
+        index = first + req.index
         if req.captured is None:
-            trial = trials.failed(req.index, "measured", req.error or "no audio")
+            trial = trials.failed(index, "measured", req.error or "no audio")
         else:
             trial, whole = build_trial(
                 req.captured,
-                index=req.index,
+                index=index,
                 kind="measured",
                 sample_rate=sample_rate,
                 text=request.prompt.text,
@@ -285,14 +301,23 @@ def concurrent(
             trial.metrics["issue_lag_ms"] = req.issue_lag_ms
             run.clips[trial.index] = whole
         run.trials.append(trial)
-        trials.report(trial, planned=shape.count)
-    run.shape = LoadRun(done.summary, done.arrival_rate_hz)
-    if done.summary.serialized:
-        run.note(
-            f"requests did not run in parallel: throughput x{done.summary.speedup:.2f} of one "
-            "request at a time (the engine or the hardware serializes them)"
-        )
-    return trials.finish(run)
+        trials.report(trial, planned=planned)
+
+
+def judge_load(run: Measurement, slo: Mapping[str, float]) -> None:
+    """Goodput of a load, once its trials are judged (intelligibility included)."""
+    if not isinstance(run.shape, LoadRun):
+        return
+    summary = run.shape.summary
+    found = goodput.count_good(run.trials, slo)
+    judged = replace(
+        summary,
+        good=found.good,
+        goodput=found.fraction,
+        good_rate=goodput.good_rate(found.good, summary.wall_s),
+        slo=dict(slo),
+    )
+    run.shape = replace(run.shape, summary=judged)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,12 @@ class LoadSummary:
     serialized: bool = False  # concurrency bought (almost) no throughput
     issue_lag_p50_ms: float = 0.0
     issue_lag_max_ms: float = 0.0
+    # goodput (measure/goodput.py): requests valid and within every SLO bound, over all
+    # requests sent (errors included); None in files written before it was measured
+    good: int | None = json_field(default=None, omit="none")
+    goodput: float | None = json_field(default=None, omit="none")
+    good_rate: float | None = json_field(default=None, omit="none")  # good per wall second
+    slo: dict[str, float] = json_field(default_factory=dict, omit="empty")  # the bounds
 
 
 @dataclass(frozen=True)

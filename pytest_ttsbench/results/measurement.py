@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         RssTrace,
     )
     from pytest_ttsbench.results.fidelity import Fidelity
+    from pytest_ttsbench.results.ladder import RateLadder
     from pytest_ttsbench.results.trial import Trial
 
 
@@ -61,7 +62,7 @@ class Measurement:
     cold: Trial | None = None  # the target's cold trial, whichever run ran it
     cold_prompt: str | None = None
     memory: MemoryUse | None = None
-    shape: LoadRun | ColdStart | CacheCheck | Fidelity | None = None
+    shape: LoadRun | ColdStart | CacheCheck | Fidelity | RateLadder | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[EngineWarning] = field(default_factory=list)
     # each measured trial's audio (float32 mono at its trial's sample rate) by the trial's
@@ -76,6 +77,7 @@ class Measurement:
         """The BenchResult fields this measurement sets."""
         from pytest_ttsbench.results.details import CacheCheck
         from pytest_ttsbench.results.fidelity import Fidelity
+        from pytest_ttsbench.results.ladder import RateLadder
 
         out: dict[str, Any] = {
             "warmup": self.warmup,
@@ -108,4 +110,6 @@ class Measurement:
             out["cache_check"] = shape
         elif isinstance(shape, Fidelity):
             out["fidelity"] = shape
+        elif isinstance(shape, RateLadder):
+            out["rate_ladder"] = shape
         return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pytest_ttsbench.results.metric_entries_asr import INTELLIGIBILITY
 from pytest_ttsbench.results.metric_entries_fidelity import FIDELITY
+from pytest_ttsbench.results.metric_entries_load import LOAD_EXTRA
 from pytest_ttsbench.results.metric_entries_stream import STREAM_QUALITY
 from pytest_ttsbench.results.metric_types import TTFA_MS, DocColumn, Metric, TerminalColumn
 
@@ -405,6 +406,7 @@ ENTRIES: tuple[Metric, ...] = (
         ),
         timing=True,
     ),
+    *LOAD_EXTRA,  # goodput, good_rate, max_good_rate, cliff (metric_entries_load.py)
     Metric(
         "spawn_to_first_audio_ms",
         "cold start: process spawn to first audio, median over fresh processes",

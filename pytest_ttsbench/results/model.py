@@ -27,6 +27,7 @@ from pytest_ttsbench.results.details import (  # noqa: TC001
     RssTrace,
 )
 from pytest_ttsbench.results.fidelity import Fidelity  # noqa: TC001  (read by the serializer)
+from pytest_ttsbench.results.ladder import RateLadder  # noqa: TC001  (read by the serializer)
 from pytest_ttsbench.results.metrics import STATISTICS
 from pytest_ttsbench.results.serialize import Omit, from_json, json_field, json_keys, to_json
 from pytest_ttsbench.results.stats import Summary, gaps_ms, summarize
@@ -107,6 +108,8 @@ class BenchResult:
     intelligibility: Intelligibility | None = _details(default=None)
     # a reference configuration against this one over a prompt set (fidelity suite)
     fidelity: Fidelity | None = _details(default=None)
+    # open-loop loads at rising rates: goodput per rung, the best rate, the cliff
+    rate_ladder: RateLadder | None = _details(default=None)
 
     def __post_init__(self) -> None:
         if self.trials and not self.summaries:

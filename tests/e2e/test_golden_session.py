@@ -53,16 +53,20 @@ def shape(results: list[dict[str, Any]]) -> dict[str, set[str]]:
 
 
 def table_shape(doc: str) -> list[str]:
-    """Headers, separators and each row's key cells (the first six) of every managed
-    table, in order."""
+    """Headers, separators and each row's key cells of every managed table, in order."""
     lines = []
+    keys = 6
     for line in doc.splitlines():
         if line.startswith("<!-- ttsbench:"):
             lines.append(line)
         elif line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             is_header = not re.search(r"\d{4}-\d\d-\d\d", line)
-            lines.append(" | ".join(cells if is_header else cells[:6]))
+            if is_header and cells and cells[0] == "Model":
+                # the headline's key is model, backend, hardware, mode, prompt; a
+                # section's adds params: never a measured (timing) cell
+                keys = 6 if "Params" in cells else 5
+            lines.append(" | ".join(cells if is_header else cells[:keys]))
     return lines
 
 

@@ -39,6 +39,10 @@ ENGINE_HEAVY = (
     "huggingface_hub",
     "misaki",
     "spacy",
+    # the serving stack: a --tts-server target imports httpx at load, the serve app the rest
+    "httpx",
+    "starlette",
+    "uvicorn",
 )
 HEAVY = CORE_HEAVY + ENGINE_HEAVY
 
@@ -150,7 +154,8 @@ def test_a_project_that_never_benchmarks_builds_no_session(
     assert set(json.loads(dump.read_text())) == imported
 
 
-def test_collecting_the_suites_loads_nothing_heavy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [(), ("--tts-server=http://127.0.0.1:9",)], ids=["", "server"])
+def test_collecting_the_suites_loads_nothing_heavy(tmp_path: Path, args: tuple[str, ...]) -> None:
     (tmp_path / "ttsbench_dump.py").write_text(DUMP_PLUGIN.format(heavy=HEAVY))
     dump = tmp_path / "loaded.json"
     path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p)
@@ -165,6 +170,7 @@ def test_collecting_the_suites_loads_nothing_heavy(tmp_path: Path) -> None:
             "ttsbench_dump",
             "-p",
             "no:cacheprovider",
+            *args,
             str(SUITES),
         ],
         capture_output=True,
@@ -175,6 +181,8 @@ def test_collecting_the_suites_loads_nothing_heavy(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_latency" in done.stdout  # the suites really were collected
+    if args:
+        assert "server-http-remote" in done.stdout  # the server is a target
     assert json.loads(dump.read_text()) == []
 
 

@@ -183,6 +183,7 @@ def test_every_suite_runs_the_prompt_and_count_asked_for(suites: pytest.Pytester
         "caching",
         "cold_start",
         "concurrency",
+        "fidelity",
         "latency",
         "memory",
         "quality",
@@ -190,5 +191,11 @@ def test_every_suite_runs_the_prompt_and_count_asked_for(suites: pytest.Pytester
         "sweeps",
     }
     for row in rows:
+        if row["suite"] == "fidelity":  # its own prompt set (8), the trials asked for each
+            assert row["prompt"] == "fidelity", row["test"]
+            assert _measured(row) == 4 * 8, row["test"]
+            continue
         assert row["prompt"] == "ultra-short", row["test"]
-        assert _measured(row) == 4, row["test"]
+        # the rate ladder runs the count asked for on each of its rungs
+        rungs = len(row["details"].get("rate_ladder", {}).get("rungs", [None]))
+        assert _measured(row) == 4 * rungs, row["test"]
