@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,9 +14,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from pytest_ttsbench.engines.base import EngineContext, WeightsLookup
 from pytest_ttsbench.engines.synthetic import SyntheticEngine
-from pytest_ttsbench.results.target import Target
 from pytest_ttsbench.serving.framing import float_to_s16le, wav_header
 
 if TYPE_CHECKING:
@@ -33,14 +30,7 @@ AUDIO_S = 3.0
 
 
 def synthetic_engine(**knobs: object) -> SyntheticEngine:
-    ctx = EngineContext(
-        target=Target("synthetic", "sim", "cpu", "default"),
-        weights=WeightsLookup.not_needed(),
-        options={k: str(v) for k, v in knobs.items()},
-        allow_download=False,
-        cache_dir=Path(),
-    )
-    engine = SyntheticEngine(ctx)
+    engine = SyntheticEngine.standalone(**knobs)
     engine.load()
     return engine
 

@@ -101,6 +101,24 @@ class SyntheticEngine(Engine):
         self._seen: set[str] = set()
         self.handovers: deque[Handover] = deque(maxlen=KEEP_CALLS)
 
+    @classmethod
+    def standalone(cls, **knobs: object) -> SyntheticEngine:
+        """An engine outside any session (the self-check, a served test engine), with
+        ``knobs`` as its ``--tts-opt`` options; not loaded yet."""
+        from pathlib import Path
+
+        from pytest_ttsbench.engines.base import WeightsLookup
+        from pytest_ttsbench.results.target import Target
+
+        ctx = EngineContext(
+            target=Target("synthetic", "sim", "cpu", "default"),
+            weights=WeightsLookup.not_needed(),
+            options={k: str(v) for k, v in knobs.items()},
+            allow_download=False,
+            cache_dir=Path(),
+        )
+        return cls(ctx)
+
     def knob(self, name: str, opts: SynthesisOptions | None = None) -> float:
         raw: Any = _DEFAULTS[name]
         if name in self.ctx.options:

@@ -14,29 +14,20 @@ import argparse
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from pytest_ttsbench.engines.base import EngineContext, SynthesisOptions, WeightsLookup
+from pytest_ttsbench.engines.base import SynthesisOptions
 from pytest_ttsbench.engines.synthetic import SyntheticEngine
 from pytest_ttsbench.measure.engine_thread import EngineThread
 from pytest_ttsbench.measure.memory import RssSampler
 from pytest_ttsbench.measure.stamps import capture
 from pytest_ttsbench.measure.trial import build_trial
 from pytest_ttsbench.results.metrics import TTFA_MS
-from pytest_ttsbench.results.target import Target
 
 TEXT = "Thank you for calling. Your order shipped this morning and arrives on Thursday."
 
 
 def engine(**knobs: float) -> SyntheticEngine:
-    ctx = EngineContext(
-        target=Target("synthetic", "sim", "cpu", "default"),
-        weights=WeightsLookup.not_needed(),
-        options={k: str(v) for k, v in knobs.items()},
-        allow_download=False,
-        cache_dir=Path(),
-    )
-    return SyntheticEngine(ctx)
+    return SyntheticEngine.standalone(**knobs)
 
 
 @dataclass(frozen=True)
