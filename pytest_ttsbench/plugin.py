@@ -125,35 +125,6 @@ def _usage_error(exc: Exception) -> pytest.UsageError:
     return pytest.UsageError(f"pytest-ttsbench: {exc}")
 
 
-def _check_selections(settings: Settings) -> None:
-    """--tts-prompts, --tts-sweep and --tts-reference: a bad value is a usage error at
-    start-up (exit 4), checked only when given, so a run without them reads no preset
-    file."""
-    from pytest_ttsbench.settings import SettingsError
-
-    if settings.prompts:
-        from pytest_ttsbench.measure import prompts
-
-        try:
-            prompts.validate(settings.prompts)
-        except prompts.PromptError as exc:
-            raise _usage_error(exc) from None
-    if settings.sweep:
-        from pytest_ttsbench.sweeps import sweep_points
-
-        try:
-            sweep_points(settings.sweep, None)
-        except SettingsError as exc:
-            raise _usage_error(exc) from None
-    if settings.reference:
-        from pytest_ttsbench.reference_spec import parse
-
-        try:
-            parse(settings.reference, "--tts-reference")
-        except SettingsError as exc:
-            raise _usage_error(exc) from None
-
-
 def _settings(config: pytest.Config) -> Settings:
     """The resolved settings; a bad value is a usage error (raised again on each call)."""
     state = config.stash[STATE_KEY]
@@ -161,7 +132,7 @@ def _settings(config: pytest.Config) -> Settings:
         return state.settings
     if state.deferred is not None:
         raise state.deferred
-    from pytest_ttsbench.settings import SettingsError, project_root, resolve
+    from pytest_ttsbench.settings import project_root, resolve
 
     project = project_root(config.rootpath, config.invocation_params.dir)
     try:
@@ -172,8 +143,10 @@ def _settings(config: pytest.Config) -> Settings:
             invocation_dir=config.invocation_params.dir,
             rootdir=project,
         )
-        _check_selections(settings)
-    except SettingsError as exc:
+        from pytest_ttsbench import selections
+
+        selections.check(settings)
+    except ValueError as exc:  # SettingsError, PromptError: the valid form is in the message
         state.deferred = _usage_error(exc)
         raise state.deferred from None
     except pytest.UsageError as exc:

@@ -100,7 +100,11 @@ AT_LOAD = {
     "pytest_ttsbench.hookspec",
     "pytest_ttsbench.plugin",
 }
-WITH_AN_OPTION = AT_LOAD | {"pytest_ttsbench.settings", "pytest_ttsbench.flag_words"}
+WITH_AN_OPTION = AT_LOAD | {
+    "pytest_ttsbench.settings",
+    "pytest_ttsbench.flag_words",
+    "pytest_ttsbench.selections",  # its checks import nothing until an option names things
+}
 
 # a plugin that writes which pytest_ttsbench modules a run imported, at its end
 PACKAGE_DUMP_PLUGIN = textwrap.dedent(
