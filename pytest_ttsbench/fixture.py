@@ -360,6 +360,7 @@ class TTSBench:
 
     def _finish(self, measured: BenchResult) -> BenchResult:
         """Gate verdicts, the record; then fail on invalid trials or gates."""
+        measured = self._engine_after(measured)
         keeper = self.session.gatekeeper
         verdicts = keeper.verdicts(self.request.node, measured)
         result = replace(measured, gates=list(verdicts), extra_info=jsonable(self.extra_info))
@@ -377,8 +378,22 @@ class TTSBench:
 
     def _finish_quietly(self, measured: BenchResult) -> None:
         """Record a result whose test is about to fail for a reason of its own."""
+        measured = self._engine_after(measured)
         self.result = replace(measured, extra_info=jsonable(self.extra_info))
         self.session.record(self.request, self.result)
+
+    def _engine_after(self, measured: BenchResult) -> BenchResult:
+        """The engine's details as the trials left them: a call can change them (the
+        dtype a sweep point switched to, the token limit a length cap set). An engine
+        that hung or fails to say keeps what it said before the trials."""
+        thread = self.handle.thread
+        if thread.hung:
+            return measured
+        try:
+            engine = thread.call(self.handle.engine.details, 60)
+        except Exception:  # the result is recorded all the same
+            return measured
+        return replace(measured, details={**measured.details, "engine": engine})
 
     def _save_audio(self, result: BenchResult) -> None:
         if not self.session.settings.save_audio or not self.clips:

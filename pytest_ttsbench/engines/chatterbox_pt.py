@@ -25,6 +25,7 @@ from pytest_ttsbench.engines.base import (
 )
 from pytest_ttsbench.engines.installed import dist_installed, dist_versions
 from pytest_ttsbench.engines.knobs import S3_TOKENS_PER_S, Knobs
+from pytest_ttsbench.engines.perth_check import check_perth
 from pytest_ttsbench.engines.torch_engine import TorchEngine
 from pytest_ttsbench.engines.weights import find
 
@@ -60,33 +61,15 @@ def chatterbox_capabilities(fork: bool) -> Capabilities:
     )
 
 
-PERTH_WATERMARKER = "perth.perth_net.perth_net_implicit.perth_watermarker"
-
-
-def perth_import_error(target_id: str, exc: ImportError) -> str:
-    """Why perth's watermarker did not import, with the fix for that cause."""
-    missing = exc.name or ""
-    if missing == "pkg_resources":
-        fix = (
-            "it imports pkg_resources, gone in setuptools >= 81 (resemble-ai/chatterbox#198): "
-            "pip install 'setuptools<81'"
-        )
-    elif missing:
-        fix = f"it needs the module {missing}: install it (pip install {missing.split('.')[0]})"
-    else:
-        fix = "see the error above"
-    return (
-        f"{target_id}: resemble-perth could not load its watermarker "
-        f"({type(exc).__name__}: {exc}); {fix}"
-    )
-
-
 class ChatterboxEngine(TorchEngine):
     """Resemble AI Chatterbox (0.5B Llama T3, 10-step S3Gen, Perth watermark)."""
 
     capabilities: ClassVar[Capabilities] = chatterbox_capabilities(streaming_fork_installed())
     # generate() hard-codes T3's token limit (1000); a length cap lowers it per call
     t3_limit_kwarg: ClassVar[str] = "max_new_tokens"
+    t3_default_limit: ClassVar[int] = 1000
+    # tokens S3Gen gets beyond T3's limit: none here (T3.inference samples at most the limit)
+    t3_extra_tokens: ClassVar[int] = 0
     module_name: ClassVar[str] = "chatterbox.tts"
     class_name: ClassVar[str] = "ChatterboxTTS"
     repo: ClassVar[str] = "ResembleAI/chatterbox"
@@ -142,6 +125,7 @@ class ChatterboxEngine(TorchEngine):
         self._voice: Path | None = None
         self._builtin_conds: Any = None
         self._token_cap: int | None = None  # speech tokens, from opts.max_audio_s
+        self._t3_limit: int = self.t3_default_limit  # the last call's T3 token limit
 
     # -- loading -------------------------------------------------------------------
 
@@ -150,7 +134,7 @@ class ChatterboxEngine(TorchEngine):
         self._watermark = knobs.flag("watermark", True)
         with self._offline():
             self._import_torch()
-            self._check_perth()
+            check_perth(self.target.id)
             try:
                 module = importlib.import_module(self.module_name)
             except ImportError as exc:
@@ -163,25 +147,6 @@ class ChatterboxEngine(TorchEngine):
 
     def _import_error(self, exc: ImportError) -> str:
         return f"{self.target.id}: cannot import {self.module_name}: {exc}"
-
-    def _check_perth(self) -> None:
-        """resemble-perth 1.0.1 sets PerthImplicitWatermarker to None on any ImportError
-        below it; the model constructor then fails obscurely. Re-import that module to
-        name the real cause (pkg_resources gone in setuptools >= 81, torchaudio, ...)."""
-        try:
-            perth = importlib.import_module("perth")
-        except ImportError:
-            return  # chatterbox's own import will say what is missing
-        if getattr(perth, "PerthImplicitWatermarker", None) is not None:
-            return
-        try:
-            importlib.import_module(PERTH_WATERMARKER)
-        except ImportError as exc:
-            raise EngineError(perth_import_error(self.target.id, exc)) from exc
-        raise EngineError(
-            f"{self.target.id}: resemble-perth has no PerthImplicitWatermarker, though "
-            f"{PERTH_WATERMARKER} imports; check the installed resemble-perth"
-        )
 
     def _construct(self, cls: Any) -> Any:
         device = self.target.device
@@ -214,6 +179,7 @@ class ChatterboxEngine(TorchEngine):
         t3 = getattr(model, "t3", None)
         if t3 is not None and hasattr(t3, self.t3_method):
             t3_call = self._capped(getattr(t3, self.t3_method), self.t3_limit_kwarg)
+            t3_call = self._t3_dtype(t3_call)
             setattr(t3, self.t3_method, self._timed("t3", t3_call, tokens=True))
         if self._fork and hasattr(model, "inference_stream"):
             stream_call = self._capped(model.inference_stream, "max_new_tokens")
@@ -226,17 +192,43 @@ class ChatterboxEngine(TorchEngine):
             marker.apply_watermark = self._watermark_step(marker.apply_watermark)
 
     def _capped(self, fn: Callable[..., Any], limit_kwarg: str) -> Callable[..., Any]:
-        """``fn`` with its token limit lowered to this call's length cap, if any."""
+        """``fn`` with its token limit lowered to this call's length cap, if any, less
+        the tokens the upstream adds beyond the limit (so the audio stays within it)."""
 
         def capped(*args: Any, **kwargs: Any) -> Any:
+            given = kwargs.get(limit_kwarg)
             if self._token_cap is not None:
-                given = kwargs.get(limit_kwarg)
-                kwargs[limit_kwarg] = (
-                    self._token_cap if given is None else min(int(given), self._token_cap)
-                )
+                cap = max(1, self._token_cap - self.t3_extra_tokens)
+                kwargs[limit_kwarg] = cap if given is None else min(int(given), cap)
+            limit = kwargs.get(limit_kwarg)
+            self._t3_limit = self.t3_default_limit if limit is None else int(limit)
             return fn(*args, **kwargs)
 
         return capped
+
+    def _t3_dtype(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` with the speaker conditioning cast to T3's dtype: generate() rebuilds it
+        in float32 when exaggeration changes, and a cast T3 would reject it."""
+
+        def cast(*args: Any, **kwargs: Any) -> Any:
+            cond = kwargs.get("t3_cond")
+            if cond is not None and self.tuning.dtype != "float32":
+                kwargs["t3_cond"] = cond.to(dtype=getattr(self._torch, self.tuning.dtype))
+            return fn(*args, **kwargs)
+
+        return cast
+
+    # -- dtype and torch.compile (TorchEngine.tune) ---------------------------------
+
+    def cast_model(self, dtype: Any) -> None:
+        # T3 and S3Gen's CFM estimator (which casts its own inputs) follow the dtype; the
+        # HiFT vocoder (STFT), the voice encoder and the S3 tokenizer stay float32.
+        self.cast_module(self.model.t3, dtype)
+        self.cast_module(self.model.s3gen.flow.decoder.estimator, dtype)
+
+    def compile_targets(self) -> list[tuple[object, str]]:
+        # the LM backbone T3 runs once a token, and the CFM estimator once a flow step
+        return [(self.model.t3, "tfmr"), (self.model.s3gen.flow.decoder, "estimator")]
 
     def _timed(
         self, stage: str, fn: Callable[..., Any], *, tokens: bool = False, sync: bool = False
@@ -312,6 +304,7 @@ class ChatterboxEngine(TorchEngine):
     def _begin(self, knobs: Knobs, opts: SynthesisOptions) -> None:
         self._stages = {}
         self._tokens = 0
+        self.tune(knobs)
         self._token_cap = opts.max_steps(S3_TOKENS_PER_S)
         self._watermark = knobs.flag("watermark", True)
         if knobs.given("seed"):
@@ -381,7 +374,7 @@ class ChatterboxEngine(TorchEngine):
     # -- facts -----------------------------------------------------------------------
 
     def stage_seconds(self) -> dict[str, float]:
-        out = dict(self._stages)
+        out = {**self._stages, **self.tuning_stages()}
         if self._tokens:
             out["t3_tokens"] = float(self._tokens)
             if out.get("t3"):
@@ -393,10 +386,10 @@ class ChatterboxEngine(TorchEngine):
             "upstream": STREAMING_DIST if self._fork else "chatterbox-tts",
             "class": f"{self.module_name}.{self.class_name}",
             "device": self.target.device,
-            "dtype": "float32",
+            **self.tuning_details(),
             "watermark": "perth (CPU)" if self._watermark else "off",
             "s3gen_cfm_steps": self.s3gen_steps,
-            "t3_max_new_tokens": 1000,
+            "t3_max_new_tokens": self._t3_limit,
             "weights": str(self.ctx.weights.path) if self.ctx.weights.path else self.repo,
         }
 
@@ -413,6 +406,9 @@ class ChatterboxTurboEngine(ChatterboxEngine):
         voice_clone=True, tags=True, length_cap=True
     )
     t3_limit_kwarg: ClassVar[str] = "max_gen_len"
+    # inference_turbo samples one token before its loop of max_gen_len, and generate()
+    # appends 3 silence tokens (chatterbox-tts 0.1.7 t3.py, tts_turbo.py)
+    t3_extra_tokens: ClassVar[int] = 4
     module_name: ClassVar[str] = "chatterbox.tts_turbo"
     class_name: ClassVar[str] = "ChatterboxTurboTTS"
     repo: ClassVar[str] = "ResembleAI/chatterbox-turbo"

@@ -9,6 +9,12 @@ download runs in ``load()``, never inside a timed call.
 One-time setup happens in ``load()``: the G2P pipeline (misaki, spaCy) of the default
 language (the ``lang_code`` knob, else American English) and its default voice pack.
 A pipeline for another language is built on its first call.
+
+``dtype`` and ``compile`` (TorchEngine.tune) switch per call. Cast weights meet float32
+tensors upstream (the voice pack, the alignment matrix KModel builds with
+``torch.zeros``): each submodule then gets its inputs in its weights' dtype, and the two
+encoders whose outputs meet that matrix hand them on in float32, as do the modules that
+feed the iSTFT (torch has no half-precision complex exp on the CPU).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pytest_ttsbench.engines.knobs import Knobs
 from pytest_ttsbench.engines.lazy import lazy_module
 from pytest_ttsbench.engines.spacy_model import SPACY_HINT, prepare_spacy_model, spacy_model_missing
 from pytest_ttsbench.engines.torch_engine import TorchEngine
+from pytest_ttsbench.engines.torch_tuning import inputs_follow_weights, outputs_in
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
@@ -77,6 +84,7 @@ class KokoroPtEngine(TorchEngine):
         self._kmodel: Any = None
         self._pipelines: dict[str, Any] = {}
         self._kokoro: Any = None
+        self._dtype_hooks: list[Any] = []  # while the weights are not float32
 
     @classmethod
     def locate_weights(cls, target: Target, query: WeightsQuery) -> WeightsLookup:
@@ -164,8 +172,39 @@ class KokoroPtEngine(TorchEngine):
             )
         return ",".join(str(f) for f in files)
 
+    def cast_model(self, dtype: Any) -> None:
+        torch, kmodel = self._torch, self._kmodel
+        for hook in self._dtype_hooks:
+            hook.remove()
+        self._dtype_hooks = []
+        self.cast_module(kmodel, dtype)
+        if dtype != torch.float32:  # no hooks (per-module Python calls) in float32
+            generator = kmodel.decoder.generator
+            self._dtype_hooks = inputs_follow_weights(kmodel) + [
+                outputs_in(module, torch.float32)
+                for module in (
+                    kmodel.predictor.text_encoder,  # both meet KModel's float32 alignment
+                    kmodel.text_encoder,
+                    generator.m_source,  # both feed the iSTFT
+                    generator.conv_post,
+                )
+            ]
+
+    def compile_targets(self) -> list[tuple[object, str]]:
+        # What KModel.forward_with_tokens calls as modules; the prosody predictor is
+        # reached through its parts (predictor.F0Ntrain is a method, not a forward).
+        kmodel = self._kmodel
+        return [
+            (kmodel, "bert"),
+            (kmodel, "bert_encoder"),
+            (kmodel.predictor, "text_encoder"),
+            (kmodel, "text_encoder"),
+            (kmodel, "decoder"),
+        ]
+
     def _segments(self, text: str, opts: SynthesisOptions) -> Iterator[AudioArray]:
         knobs = Knobs(self.target.id, self.ctx.options, opts.extra)
+        self.tune(knobs)
         lang = knobs.text("lang_code") or LANG_CODES.get(opts.language.lower())
         if lang is None:
             raise EngineError(
@@ -195,7 +234,7 @@ class KokoroPtEngine(TorchEngine):
         return {
             "upstream": "kokoro (KPipeline)",
             "device": self.target.device,
-            "dtype": "float32",
+            **self.tuning_details(),
             "weights": str(weights_folder(self.ctx.weights) or REPO),
             "streaming": "per pipeline segment (<= 510 phonemes)",
         }

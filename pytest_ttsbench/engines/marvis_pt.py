@@ -8,6 +8,10 @@ checkpoints (``Marvis-AI/marvis-tts-250m-v0.2-transformers``) load with
 so there is no native streaming. The processor adds ``token_type_ids``, which
 ``generate`` rejects: the key is popped from the inputs (the upstream README assigns the
 popped tensor instead, a bug).
+
+The ``dtype`` knob of ``--tts-opt`` is also the load dtype (``from_pretrained(dtype=)``);
+a call whose ``dtype`` or ``compile`` differs (a sweep) switches the loaded model
+(TorchEngine.tune) and back, from the weights as loaded.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pytest_ttsbench.engines.base import (
 from pytest_ttsbench.engines.installed import dist_versions
 from pytest_ttsbench.engines.knobs import Knobs, cap_kwarg
 from pytest_ttsbench.engines.torch_engine import TorchEngine
+from pytest_ttsbench.engines.torch_tuning import Tuning, check_dtype, parse_tuning
 from pytest_ttsbench.engines.weights import find
 
 if TYPE_CHECKING:
@@ -50,7 +55,6 @@ class MarvisPtEngine(TorchEngine):
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
         self._processor: Any = None
-        self._dtype = "float32"
 
     @classmethod
     def locate_weights(cls, target: Target, query: WeightsQuery) -> WeightsLookup:
@@ -72,16 +76,11 @@ class MarvisPtEngine(TorchEngine):
         if folder is None and not self.ctx.allow_download:
             raise WeightsNotFound(f"{self.target.id}: {self.ctx.weights.hint}")
         source = str(folder) if folder is not None else REPOS[0]
-        knobs = Knobs(self.target.id, self.ctx.options)
-        dtype_name = knobs.text("dtype", "float32") or "float32"
+        dtype_name = parse_tuning(Knobs(self.target.id, self.ctx.options)).dtype
         with self._offline():
             torch = self._import_torch()
-            dtype = getattr(torch, dtype_name, None)
-            if dtype_name not in ("float32", "float16", "bfloat16") or dtype is None:
-                raise EngineError(
-                    f"{self.target.id}: knob dtype={dtype_name!r}: expected "
-                    "float32, float16 or bfloat16"
-                )
+            check_dtype(torch, self.target.device, dtype_name, self.target.id)
+            dtype = getattr(torch, dtype_name)
             transformers = importlib.import_module("transformers")
             try:
                 self._processor = transformers.AutoProcessor.from_pretrained(source)
@@ -94,12 +93,18 @@ class MarvisPtEngine(TorchEngine):
                     f"failed: {type(exc).__name__}: {exc}"
                 ) from exc
             self.model = model.to(self.target.device).eval()
-        self._dtype = dtype_name
+        self.tuning = Tuning(dtype=dtype_name)  # compile=... applies on the first call
         sr = getattr(getattr(self._processor, "feature_extractor", None), "sampling_rate", None)
         self.sample_rate = int(sr or 24000)
 
+    def compile_targets(self) -> list[tuple[object, str]]:
+        # The backbone runs once a frame, the depth decoder once a codebook; generate
+        # reaches the depth decoder's layers through its ``model`` (its own generate).
+        return [(self.model, "backbone_model"), (self.model.depth_decoder, "model")]
+
     def synthesize(self, text: str, opts: SynthesisOptions) -> AudioArray:
         knobs = Knobs(self.target.id, self.ctx.options, opts.extra)
+        self.tune(knobs)
         speaker = knobs.integer("speaker", 0, low=0)
         kwargs: dict[str, Any] = knobs.numbers(
             {
@@ -127,7 +132,7 @@ class MarvisPtEngine(TorchEngine):
         return {
             "upstream": "transformers CsmForConditionalGeneration",
             "device": self.target.device,
-            "dtype": self._dtype,
+            **self.tuning_details(),
             "weights": str(self.ctx.weights.path or REPOS[0]),
             "streaming": "none (the streamer yields codebook ids, not audio)",
         }

@@ -10,7 +10,7 @@ import functools
 import gc
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,8 @@ class EngineHandle:
     cold_prompt: str | None = None
     broken: str | None = None  # set when a trial hung: later tests fail fast
     abandoned: str | None = None  # set when close() did not return: left behind, why
+    # the dtype/compile knob combinations run so far (a new one gets its own warm-up)
+    tunings: set[tuple[str, ...]] = field(default_factory=set)
 
     @property
     def target(self) -> Target:

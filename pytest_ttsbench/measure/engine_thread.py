@@ -1,5 +1,6 @@
 """The thread an engine lives on, the timeout that abandons a hung call, and the
-warnings an engine raises while the harness waits on it.
+warnings an engine raises while the harness waits on it: Python warnings and, since
+upstream packages warn through ``logging`` too, log records at WARNING and above.
 
 Imports nothing heavy: the pool holds one of these per loaded engine.
 """
@@ -7,6 +8,7 @@ Imports nothing heavy: the pool holds one of these per loaded engine.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import sys
 import sysconfig
@@ -26,6 +28,9 @@ T = TypeVar("T")
 
 _Reply = queue.Queue[tuple[bool, Any]]
 
+# A log record as counted: (category, first line of the message, where).
+_Logged = tuple[str, str, str]
+
 
 class TrialHung(TimeoutError):
     """The engine did not hand over its last chunk within the trial timeout."""
@@ -33,17 +38,30 @@ class TrialHung(TimeoutError):
 
 class WarningTally:
     """Warnings an engine raised, counted by (phase, category, first line, where) until
-    a result takes them (:meth:`drain`)."""
+    a result takes them (:meth:`drain`). Log records count here too, their category
+    ``log LEVEL (logger)``, e.g. ``log WARNING (transformers.modeling_utils)``."""
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, str, str], int] = {}
         self._lock = threading.Lock()
 
     def add(self, caught: list[warnings.WarningMessage], phase: str) -> None:
+        self._count(
+            phase,
+            [
+                (w.category.__name__, _first_line(w.message), f"{w.filename}:{w.lineno}")
+                for w in caught
+            ],
+        )
+
+    def add_logged(self, logged: list[_Logged], phase: str) -> None:
+        """Log records, as :func:`_logged` reads them."""
+        self._count(phase, logged)
+
+    def _count(self, phase: str, entries: list[_Logged]) -> None:
         with self._lock:
-            for w in caught:
-                first = str(w.message).strip().partition("\n")[0]
-                key = (phase, w.category.__name__, first, f"{w.filename}:{w.lineno}")
+            for category, first, where in entries:
+                key = (phase, category, first, where)
                 self._counts[key] = self._counts.get(key, 0) + 1
 
     def drain(self) -> list[EngineWarning]:
@@ -62,7 +80,8 @@ class EngineThread:
 
     Warnings the engine raises while a call runs are counted in :attr:`warnings`, never
     raised: upstream packages warn a lot, and a project's ``filterwarnings = error``
-    must not fail a benchmark over them.
+    must not fail a benchmark over them. Log records at WARNING and above are counted
+    beside them, never silenced: the user's handlers still get every record.
     """
 
     def __init__(self, name: str) -> None:
@@ -92,19 +111,25 @@ class EngineThread:
 
     @contextlib.contextmanager
     def catching(self, phase: str) -> Iterator[None]:
-        """Count, never raise, the warnings raised while the caller waits on the engine.
+        """Count, never raise, the warnings raised while the caller waits on the engine,
+        and count the log records of level WARNING and above logged meanwhile.
 
         Python's warning filters are process-wide, so this context, held by the one
         thread that waits, also catches what the engine's thread (or the load
         generator's threads) raise meanwhile. Only the waiting thread may enter it:
         contexts of several threads would restore each other's filters out of order.
+        Log records are seen the same way, from any thread and any logger (see
+        :func:`_logging_records`); the harness's own (``pytest_ttsbench.*``) are not
+        counted.
         """
-        with warnings.catch_warnings(record=True) as caught:
+        logged: list[_Logged] = []
+        with warnings.catch_warnings(record=True) as caught, _logging_records(logged):
             warnings.simplefilter("always")
             try:
                 yield
             finally:
                 self.warnings.add(caught, phase)
+                self.warnings.add_logged(logged, phase)
 
     def call(
         self, fn: Callable[[], T], timeout_s: float | None = None, phase: str = "synthesis"
@@ -171,6 +196,65 @@ class EngineThread:
         self._jobs.put(None)
         if not self.hung:
             self._thread.join(timeout=5)
+
+
+def _first_line(message: object) -> str:
+    return str(message).strip().partition("\n")[0]
+
+
+# The records being handed to handlers on this thread, seen by a wrapper already: the
+# wrapper of an inner (nested) _logging_records context calls the outer one's, which
+# must not count them again.
+_COUNTING = threading.local()
+
+
+@contextlib.contextmanager
+def _logging_records(logged: list[_Logged]) -> Iterator[None]:
+    """Append to ``logged`` each record of level WARNING and above that any logger
+    hands to its handlers meanwhile, on any thread.
+
+    A handler on the root logger would miss records of loggers that do not propagate
+    (transformers' own) and of loggers created meanwhile, so ``Logger.callHandlers``
+    is wrapped, class-wide, and restored exactly on exit. The record then goes on to
+    the handlers as before: what the user's logging shows does not change.
+    """
+    previous = logging.Logger.callHandlers
+
+    def call_handlers(logger: logging.Logger, record: logging.LogRecord) -> None:
+        counting: list[logging.LogRecord] = _COUNTING.__dict__.setdefault("records", [])
+        if all(r is not record for r in counting):
+            with contextlib.suppress(Exception):  # counting never breaks the logging
+                if _counted(record):
+                    logged.append(_logged(record))
+        counting.append(record)
+        try:
+            previous(logger, record)
+        finally:
+            counting.pop()
+
+    # setattr: mypy refuses an assignment to a method
+    setattr(logging.Logger, "callHandlers", call_handlers)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(logging.Logger, "callHandlers", previous)  # noqa: B010
+
+
+def _counted(record: logging.LogRecord) -> bool:
+    name = record.name
+    ours = name == "pytest_ttsbench" or name.startswith("pytest_ttsbench.")
+    return record.levelno >= logging.WARNING and not ours
+
+
+def _logged(record: logging.LogRecord) -> _Logged:
+    """A record as the tally keys it: ``log WARNING (logger)``, its message's first
+    line, ``pathname:lineno``."""
+    try:
+        message = record.getMessage()
+    except Exception:  # arguments that do not fit the format: the format itself
+        message = str(record.msg)
+    where = f"{record.pathname}:{record.lineno}"
+    return (f"log {record.levelname} ({record.name})", _first_line(message), where)
 
 
 # Abandoned engine threads, until their hung call returns: what is measured meanwhile

@@ -52,7 +52,8 @@ class EngineSlot(Protocol):
     """What the runners use of a loaded engine; ``matrix.pool.EngineHandle`` is one.
 
     ``cold`` is the target's first trial after load, run once per target by whichever
-    benchmark comes first; ``broken`` is set when a call hung, so later ones fail fast.
+    benchmark comes first; ``broken`` is set when a call hung, so later ones fail fast;
+    ``tunings`` holds the engine's tuning-knob combinations (:func:`tuning_point`) run.
     """
 
     engine: Engine
@@ -60,6 +61,7 @@ class EngineSlot(Protocol):
     cold: Trial | None
     cold_prompt: str | None
     broken: str | None
+    tunings: set[tuple[str, ...]]
 
     @property
     def target(self) -> Target: ...
@@ -120,6 +122,13 @@ def ensure_usable(slot: EngineSlot) -> None:
     """An engine abandoned after a hang runs nothing more."""
     if slot.broken:
         raise EngineBroken(f"{slot.target.id}: {slot.broken}")
+
+
+def tuning_point(engine: Engine, request: BenchRequest) -> tuple[str, ...]:
+    """The request's values of the knobs that make the engine recast or recompile its
+    model (TorchEngine's dtype and compile); () for an engine without such knobs."""
+    extra = request.opts.extra
+    return tuple(repr(extra.get(knob)) for knob in getattr(engine, "tuning_knobs", ()))
 
 
 # ---- the shared steps ------------------------------------------------------------------
@@ -183,6 +192,7 @@ class _Trials:
                 sample_rate=engine.sample_rate,
                 text=self.request.prompt.text,
                 speed=self.request.opts.speed,
+                capped=self.request.opts.max_audio_s is not None,
             )
             peak = slot.thread.call(engine.peak_memory_bytes, HOUSEKEEPING_S)
             trial.accel_peak_mb = None if peak is None else peak / 2**20
@@ -202,17 +212,21 @@ class _Trials:
     def begin(self) -> Measurement:
         """The target's cold trial if it has none yet (only the measurement of the test
         that ran it holds it; every one of the target's results reads its numbers);
-        then the warm-ups."""
+        then the warm-ups, one more when the request's dtype/compile combination is new
+        to this engine: its first call pays the cast and compilation, never measured."""
         ensure_usable(self.slot)
         slot = self.slot
-        run = Measurement(warmup=self.spec.warmup)
+        point = tuning_point(slot.engine, self.request)
+        warmups = self.spec.warmup + (point not in slot.tunings and slot.cold is not None)
+        slot.tunings.add(point)
+        run = Measurement(warmup=warmups)
         if slot.cold is None:
             slot.cold, _ = self.one(self.produce, 0, "cold")
             slot.cold_prompt = self.request.prompt.name
             run.trials.append(slot.cold)
         run.cold = slot.cold
         run.cold_prompt = slot.cold_prompt
-        for i in range(self.spec.warmup):
+        for i in range(warmups):
             if slot.broken:  # the cold trial hung: the engine runs nothing more
                 break
             trial, _ = self.one(self.produce, i, "warmup")
@@ -297,6 +311,7 @@ def record(
                 sample_rate=sample_rate,
                 text=request.prompt.text,
                 speed=request.opts.speed,
+                capped=request.opts.max_audio_s is not None,
             )
             trial.metrics["issue_lag_ms"] = req.issue_lag_ms
             run.clips[trial.index] = whole
@@ -394,6 +409,7 @@ def cold_start(
             sample_rate=child.sample_rate,
             text=job.request.prompt.text,
             speed=job.request.opts.speed,
+            capped=job.request.opts.max_audio_s is not None,
         )
         run.clips[trial.index] = whole
         tell(trial)

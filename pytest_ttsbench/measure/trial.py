@@ -119,16 +119,18 @@ def build_trial(
     sample_rate: int,
     text: str | None,
     speed: float = 1.0,
+    capped: bool = False,
 ) -> tuple[Trial, np.ndarray[Any, np.dtype[np.float32]]]:
     """Metrics and audio checks for a captured trial. Invalid audio -> ``problems``.
     ``speed`` is the speed the engine was asked for: the speaking-rate band scales with
-    it, as it follows the script of ``text`` (:func:`audio.chars_per_s_band`)."""
+    it, as it follows the script of ``text`` (:func:`audio.chars_per_s_band`).
+    ``capped``: the call had a length cap, which may cut the audio short by request."""
     samples = [len(c) for c in captured.chunks]
     audible = [audio.is_audible(c, sample_rate) for c in captured.chunks]
     whole = np.concatenate(captured.chunks) if captured.chunks else np.zeros(0, dtype=np.float32)
     metrics = trial_metrics(captured.chunk_ns, samples, audible, sample_rate)
     band = audio.chars_per_s_band(text, speed) if text is not None else None
-    report = audio.check(whole, sample_rate, text, band)
+    report = audio.check(whole, sample_rate, text, band, capped=capped)
     metrics.update(report.as_metrics())
     # audible discontinuities where chunks meet (0 for one chunk; None without audio)
     metrics["seams"] = float(seams.count_seams(whole, samples, sample_rate)) if whole.size else None

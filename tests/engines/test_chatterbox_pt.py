@@ -415,4 +415,19 @@ def test_turbo_caps_its_own_limit_kwarg(
 ) -> None:
     engine = loaded(ChatterboxTurboEngine, TURBO, make_files(tmp_path, [*TURBO_FILES, "conds.pt"]))
     engine.synthesize("Hi.", SynthesisOptions(max_audio_s=0.4))
-    assert upstream.last("t3.inference_turbo")["max_gen_len"] == 10
+    # 10 tokens in 0.4 s: inference_turbo samples one before its loop of max_gen_len and
+    # generate() appends 3 of silence, so 6 keeps S3Gen's input at 10
+    assert upstream.last("t3.inference_turbo")["max_gen_len"] == 6
+    engine.synthesize("Hi.", SynthesisOptions(max_audio_s=0.1))
+    assert upstream.last("t3.inference_turbo")["max_gen_len"] == 1  # never below one
+
+
+def test_details_report_the_token_limit_the_last_call_used(
+    tmp_path: Path, upstream: Recorder, fake_torch: TorchRecorder
+) -> None:
+    engine = loaded(ChatterboxEngine, CB, make_files(tmp_path, [*ORIGINAL_FILES, "conds.pt"]))
+    assert engine.details()["t3_max_new_tokens"] == 1000  # upstream's own, before any call
+    engine.synthesize("Hi.", SynthesisOptions(max_audio_s=2.0))
+    assert engine.details()["t3_max_new_tokens"] == 50
+    engine.synthesize("Hi.", SynthesisOptions())
+    assert engine.details()["t3_max_new_tokens"] == 1000

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_ttsbench.engines import marvis_pt
 from pytest_ttsbench.engines.base import EngineError, SynthesisOptions, WeightsNotFound
 from pytest_ttsbench.engines.kokoro_pt import KokoroPtEngine
 from pytest_ttsbench.engines.marvis_pt import MarvisPtEngine
+from pytest_ttsbench.engines.torch_tuning import Tuning
 from pytest_ttsbench.results.target import Target
 
 from .conftest import Install, assert_host_audio, context, make_files, query
@@ -90,6 +92,9 @@ def test_kokoro_loads_locally_and_yields_segments(
         engine.synthesize("Hi.", SynthesisOptions(speed=3.0))
     engine.synthesize("Hi.", SynthesisOptions(language="es"))
     assert kokoro.last("KPipeline")["lang_code"] == "e"
+    assert (engine.details()["dtype"], engine.details()["compile"]) == ("float32", "off")
+    with pytest.raises(EngineError, match="knob dtype='fp8': expected float32, bfloat16"):
+        list(engine.stream("Hi.", SynthesisOptions(extra={"dtype": "fp8"})))
     engine.close()
     assert engine.model is None
 
@@ -108,13 +113,21 @@ def test_kokoro_without_weights(kokoro: Recorder) -> None:
 
 
 def test_marvis_pops_token_type_ids_and_returns_audio(
-    tmp_path: Path, transformers: Recorder, fake_torch: TorchRecorder
+    tmp_path: Path,
+    transformers: Recorder,
+    fake_torch: TorchRecorder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    checked: list[tuple[str, str]] = []
+    monkeypatch.setattr(  # the stand-in torch has no kernels to probe
+        marvis_pt, "check_dtype", lambda _t, device, dtype, _e: checked.append((device, dtype))
+    )
     folder = make_files(tmp_path, MARVIS_FILES)
     lookup = MarvisPtEngine.locate_weights(MARVIS, query({}, {"marvis-pt": folder}))
     assert lookup.path == folder
     engine = MarvisPtEngine(context(MARVIS, folder, options={"dtype": "bfloat16"}))
     engine.load()
+    assert checked == [("cpu", "bfloat16")]  # the load dtype is checked on the device
     assert transformers.last("AutoProcessor")["offline"] == "1"
     assert transformers.last("from_pretrained") == {"path": str(folder), "dtype": "torch.bfloat16"}
     audio = engine.synthesize(
@@ -129,7 +142,12 @@ def test_marvis_pops_token_type_ids_and_returns_audio(
     assert "token_type_ids" not in call
     assert ("inference_mode", ()) in fake_torch.calls
     assert not MarvisPtEngine.capabilities.stream
-    assert engine.details()["dtype"] == "bfloat16"
+    # the load dtype is what the calls run with: the session's dtype knob casts nothing
+    assert engine.tuning == Tuning("bfloat16", "off")
+    assert engine.stage_seconds() == {}
+    assert (engine.details()["dtype"], engine.details()["compile"]) == ("bfloat16", "off")
+    with pytest.raises(EngineError, match="knob compile='fast!': expected true/false"):
+        engine.synthesize("Hello.", SynthesisOptions(extra={"compile": "fast!"}))
 
 
 def test_marvis_bad_dtype_and_no_download(tmp_path: Path, transformers: Recorder) -> None:

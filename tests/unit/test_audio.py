@@ -479,3 +479,19 @@ def test_write_wav_replaces_and_cleans_up_on_failure(
     monkeypatch.undo()
     with wave.open(str(target), "rb") as wav:
         assert wav.getnframes() == 20  # the old file survived
+
+
+def test_a_length_cap_lifts_only_the_too_fast_bound() -> None:
+    """A capped call stops where the cap says: 60 characters in 1 s is not truncation
+    then; 300 characters stretched over 60 s is still runaway generation."""
+    sr = 24000
+    t = np.arange(sr) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    text = "x" * 60
+    assert any("too fast" in p for p in audio.check(tone, sr, text).problems)
+    capped = audio.check(tone, sr, text, capped=True)
+    assert capped.problems == []
+    assert any("upper bound not checked" in n for n in capped.notes)
+    long_tone = np.tile(tone, 60)
+    slow = audio.check(long_tone, sr, "x" * 100, capped=True)
+    assert any("too slow" in p for p in slow.problems)

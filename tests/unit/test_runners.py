@@ -205,6 +205,66 @@ def test_single_prompt_runs_cold_warmups_and_planned_trials(pool: EnginePool) ->
     assert runners.invalid_trials(again) is None
 
 
+class Tunable(Stamped):
+    """Declares TorchEngine's tuning knobs and records each call's values of them."""
+
+    tuning_knobs = ("dtype", "compile")
+
+    def __init__(self, ctx: EngineContext) -> None:
+        super().__init__(ctx)
+        self.seen: list[tuple[object, object]] = []
+
+    def stream(self, text: str, opts: SynthesisOptions) -> Iterator[np.ndarray[Any, Any]]:
+        self.seen.append((opts.extra.get("dtype"), opts.extra.get("compile")))
+        yield from super().stream(text, opts)
+
+
+def test_a_new_dtype_compile_combination_gets_its_own_warmup(pool: EnginePool) -> None:
+    handle = load(pool, Tunable)
+    spec = runners.RunSpec(warmup=0, plan=TrialPlan(trials=1))
+
+    def kinds(**extra: object) -> list[str]:
+        run = runners.single_prompt(handle, ask(handle, extra=extra), spec)
+        assert run.warmup == sum(t.kind == "warmup" for t in run.trials)
+        return [t.kind for t in run.trials]
+
+    # the cold trial pays the first combination's switch
+    assert kinds(dtype="float32", compile=False) == ["cold", "measured"]
+    assert kinds(dtype="float32", compile=True) == ["warmup", "measured"]
+    assert kinds(dtype="bfloat16", compile=True) == ["warmup", "measured"]
+    assert kinds(dtype="float32", compile=True) == ["measured"]  # seen: no switch cost left
+    assert kinds() == ["warmup", "measured"]  # back to the session's values: a switch too
+    assert kinds(speed_knob=2) == ["measured"]  # other knobs never recast the model
+    assert handle.tunings == {
+        ("'float32'", "False"),
+        ("'float32'", "True"),
+        ("'bfloat16'", "True"),
+        ("None", "None"),
+    }
+    assert isinstance(handle.engine, Tunable)
+    assert handle.engine.seen[:4] == [
+        ("float32", False),
+        ("float32", False),
+        ("float32", True),
+        ("float32", True),
+    ]
+    # with warm-ups asked for, the new combination still gets one more
+    run = runners.single_prompt(
+        handle, ask(handle, extra={"dtype": "float16"}), replace(spec, warmup=2)
+    )
+    assert [t.kind for t in run.trials] == ["warmup"] * 3 + ["measured"]
+    assert run.warmup == 3
+
+
+def test_an_engine_without_tuning_knobs_gets_no_extra_warmup(pool: EnginePool) -> None:
+    handle = load(pool, Stamped)
+    spec = runners.RunSpec(warmup=0, plan=TrialPlan(trials=1))
+    for extra in ({"dtype": "float32"}, {"dtype": "bfloat16", "compile": True}):
+        run = runners.single_prompt(handle, ask(handle, extra=extra), spec)
+        assert "warmup" not in [t.kind for t in run.trials]
+    assert handle.tunings == {()}
+
+
 def test_sentence_mode_calls_the_engine_once_per_sentence(pool: EnginePool) -> None:
     class Whole(Stamped):
         capabilities = Capabilities(stream=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -23,6 +24,17 @@ PYPROJECT = """\
 filterwarnings = ["error"]
 """
 REVISION = "0" * 40  # the snapshot name of every repo the builders put in the HF cache
+# The dtype x compile grid of the PyTorch adapters, through the sweep suite (the latency
+# suite's test takes no sweep point).
+TUNING_SWEEP = (
+    "pytest_ttsbench.suites.test_sweeps",
+    "-k",
+    "test_sweep",
+    "--tts-sweep",
+    "dtype=float32,bfloat16",
+    "--tts-sweep",
+    "compile=false,true",
+)
 # Per-pair lines for the CI log ("kokoro-mlx-cpu: latency 1 passed; streaming ...").
 TIER_LOG: list[str] = []
 
@@ -96,12 +108,11 @@ class SuiteRun:
 
     def summary(self, pair: str) -> str:
         parts = []
-        for suite in ("latency", "streaming"):
+        for suite in ("latency", "streaming", "sweep"):
             counts = self.outcomes(suite)
-            parts.append(
-                f"{suite} " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none")
-            )
-        return f"{pair}: " + "; ".join(parts)
+            if counts:
+                parts.append(f"{suite} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        return f"{pair}: " + ("; ".join(parts) or "no suite test ran")
 
 
 def run_suites(
@@ -111,6 +122,7 @@ def run_suites(
     env: dict[str, str],
     *extra: str,
     timeout_s: float = 1200,
+    prompts: str = "short",
 ) -> SuiteRun:
     """The latency and streaming suites on ``pair`` (``kokoro-mlx``) on the CPU at n=1,
     with the results doc updated in ``project``; results JSON read back."""
@@ -130,7 +142,7 @@ def run_suites(
         f"{pair}={weights}",
         "--tts-trials=1",
         "--tts-warmup=0",
-        "--tts-prompts=short",
+        f"--tts-prompts={prompts}",
         "--tts-gates-mode=warn",
         "--update-results-doc",
         "-p",
@@ -172,8 +184,54 @@ def assert_suites_ran(run: SuiteRun, pair: str, min_streaming: int = 1) -> None:
 
 def measured(run: SuiteRun) -> list[str]:
     """``test: TTFA p50 / latency p50 ms`` per result, for the closing note and the log."""
-    return [
-        f"{r['test'].rsplit('::', 1)[-1]}: TTFA {r['summaries']['ttfa_ms']['p50']:.0f} ms, "
-        f"latency {r['summaries']['latency_ms']['p50']:.0f} ms"
-        for r in run.results
-    ]
+    lines = []
+    for r in run.results:
+        test, summaries = r["test"].rsplit("::", 1)[-1], r["summaries"]
+        if "ttfa_ms" not in summaries:  # no valid trial: its failure is in the output
+            lines.append(f"{test}: no valid trial ({r.get('outcome')})")
+            continue
+        lines.append(
+            f"{test}: TTFA {summaries['ttfa_ms']['p50']:.0f} ms, "
+            f"latency {summaries['latency_ms']['p50']:.0f} ms"
+        )
+    return lines
+
+
+def assert_tuning_swept(run: SuiteRun) -> None:
+    """Every point of TUNING_SWEEP passed; its result's engine details name the dtype
+    and compile backend it ran with; a point whose combination was new paid the switch
+    (the ``tune`` stage) in a warm-up or the cold trial, not in a measured trial."""
+    assert run.returncode == 0, run.output[-6000:]
+    # the run's closing line (the suite's live output splits its per-test lines)
+    assert re.search(r"= 4 passed, \d+ deselected in ", run.output), run.output[-6000:]
+    points = set()
+    for result in run.results:
+        extra = result["details"]["options"]["extra"]
+        point = (extra["dtype"], "inductor" if extra["compile"] else "off")
+        points.add(point)
+        engine = result["details"]["engine"]
+        assert (engine["dtype"], engine["compile"].split(":")[0]) == point, result["test"]
+        measured = [t for t in result["trials"] if t["kind"] == "measured"]
+        assert measured, result["test"]
+        for trial in measured:  # warm: no switch, no compilation in a measured trial
+            stages = trial.get("stages") or {}
+            assert "tune" not in stages, (result["test"], stages)
+            assert stages.get("compiled_graphs", 0) == 0, (result["test"], stages)
+        if point != ("float32", "off"):  # the load's state: nothing to switch
+            assert result["trials"][0]["kind"] in ("cold", "warmup")
+    assert points == {(d, c) for d in ("float32", "bfloat16") for c in ("off", "inductor")}
+
+
+def sweep_tuning(
+    project: Path,
+    pair: str,
+    weights: Path,
+    env: dict[str, str],
+    *extra: str,
+    prompts: str = "short",
+) -> None:
+    """The dtype x compile grid (:data:`TUNING_SWEEP`) on ``pair``, checked by
+    :func:`assert_tuning_swept`, its numbers printed for the log."""
+    run = run_suites(project, pair, weights, env, *TUNING_SWEEP, *extra, prompts=prompts)
+    assert_tuning_swept(run)
+    print("\n".join([f"{pair} dtype x compile:", *measured(run)]))

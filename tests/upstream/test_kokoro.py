@@ -17,6 +17,7 @@ from tests.upstream.support import (
     offline_env,
     run_child,
     run_suites,
+    sweep_tuning,
 )
 
 if TYPE_CHECKING:
@@ -125,3 +126,11 @@ def test_kokoro_mlx_suites(mlx_weights: Path, tmp_path: Path, hf_home: Path) -> 
     run = run_suites(tmp_path / "project", "kokoro-mlx", mlx_weights, _env(tmp_path, hf_home))
     assert_suites_ran(run, "kokoro-mlx")
     print("\n".join(measured(run)))
+
+
+def test_kokoro_pt_dtype_and_compile_sweep(pt_weights: Path, tmp_path: Path, hf_home: Path) -> None:
+    """The shipped sweep suite over a dtype x compile grid on one loaded model: each
+    point passes, runs with its own dtype and compile, and pays its switch in a
+    warm-up, never in a measured trial."""
+    pytest.importorskip("torch")
+    sweep_tuning(tmp_path / "project", "kokoro-pt", pt_weights, _env(tmp_path, hf_home))

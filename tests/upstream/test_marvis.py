@@ -15,6 +15,7 @@ from tests.upstream.support import (
     offline_env,
     run_child,
     run_suites,
+    sweep_tuning,
 )
 
 if TYPE_CHECKING:
@@ -109,3 +110,12 @@ def test_marvis_mlx_suites(mlx_weights: Path, hf_home: Path, tmp_path: Path) -> 
     for chunking in ("small", "large"):  # the adapter's streaming_interval sweep ran
         assert f"test_streaming[marvis-mlx-cpu-short-{chunking}-native]" in swept, swept
     print("\n".join(["marvis-mlx:", *measured(run)]))
+
+
+def test_marvis_pt_dtype_and_compile_sweep(pt_weights: Path, hf_home: Path, tmp_path: Path) -> None:
+    """The shipped sweep suite over a dtype x compile grid on one loaded model: each
+    point passes, runs with its own dtype and compile, and pays its switch in a
+    warm-up, never in a measured trial."""
+    pytest.importorskip("torch")
+    env = offline_env(hf_home, tmp_path / "cache")
+    sweep_tuning(tmp_path / "project", "marvis-pt", pt_weights, env)
