@@ -189,6 +189,9 @@ class Engine:
 
     capabilities: ClassVar[Capabilities] = Capabilities()
     sample_rate: int = 24000
+    # knobs whose change recasts or recompiles the model (TorchEngine: dtype, compile):
+    # the first call of a new combination is a warm-up, never a measured trial
+    tuning_knobs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx

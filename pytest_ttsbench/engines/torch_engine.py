@@ -48,7 +48,7 @@ class TorchEngine(Engine):
 
     model: Any = None
     _torch: Any = None
-    tuning_knobs: ClassVar[tuple[str, ...]] = ("dtype", "compile")
+    tuning_knobs: ClassVar[tuple[str, ...]] = ("dtype", "compile")  # see Engine
 
     def __init__(self, ctx: EngineContext) -> None:
         super().__init__(ctx)
@@ -100,9 +100,6 @@ class TorchEngine(Engine):
         self._sync()
         self.tuning = want
         self._tune_s = time.perf_counter() - start
-        stages = getattr(self, "_stages", None)  # adapters that time their stages
-        if isinstance(stages, dict):
-            stages["tune"] = self._tune_s
 
     def _switch(self, what: str, step: Any) -> None:
         try:
@@ -153,9 +150,10 @@ class TorchEngine(Engine):
         return self.tuning_stages()
 
     def tuning_stages(self) -> dict[str, float]:
-        """This call's ``tune`` seconds (when it switched) and, with compile on,
-        ``compiled_graphs``: the graphs torch.compile built during the call (0 once
-        warm; more means the call paid for compilation)."""
+        """What an adapter's ``stage_seconds`` adds to its own stages: this call's
+        ``tune`` seconds (when it switched) and, with compile on, ``compiled_graphs``:
+        the graphs torch.compile built during the call (0 once warm; more means the
+        call paid for compilation)."""
         out = {} if self._tune_s is None else {"tune": self._tune_s}
         if self._graphs_at is not None:
             out["compiled_graphs"] = float(compiled_graphs(self._torch) - self._graphs_at)

@@ -37,9 +37,9 @@ class Tuning:
     compile: str = OFF
 
 
-def parse_tuning(knobs: Knobs, default: Tuning | None = None) -> Tuning:
-    """The call's ``dtype`` and ``compile`` knobs; ``default`` for those not given."""
-    base = default or Tuning()
+def parse_tuning(knobs: Knobs) -> Tuning:
+    """The call's ``dtype`` and ``compile`` knobs; float32 and off when not given."""
+    base = Tuning()
     dtype = base.dtype
     if knobs.given("dtype"):
         raw = knobs.values["dtype"]

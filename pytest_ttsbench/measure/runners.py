@@ -128,7 +128,7 @@ def tuning_point(engine: Engine, request: BenchRequest) -> tuple[str, ...]:
     """The request's values of the knobs that make the engine recast or recompile its
     model (TorchEngine's dtype and compile); () for an engine without such knobs."""
     extra = request.opts.extra
-    return tuple(repr(extra.get(knob)) for knob in getattr(engine, "tuning_knobs", ()))
+    return tuple(repr(extra.get(knob)) for knob in engine.tuning_knobs)
 
 
 # ---- the shared steps ------------------------------------------------------------------
