@@ -255,6 +255,7 @@ class EngineSpec:
     packages: tuple[str, ...] = ()
     extra: str | None = None
     tox_env: str | None = None
+    install_note: str = ""  # what the extra cannot say: pins that clash, another recipe
     variants: tuple[str, ...] = ("default",)
     default_variant: str = "default"
     unavailable: str | None = None  # the pair has no upstream implementation: why, and what exists
@@ -282,4 +283,5 @@ class EngineSpec:
             parts.append(f"pip install 'pytest-ttsbench[{self.extra}]'")
         if self.tox_env:
             parts.append(f"tox -e {self.tox_env}")
-        return " or ".join(parts) if parts else "install the engine's package"
+        hint = " or ".join(parts) if parts else "install the engine's package"
+        return f"{hint} ({self.install_note})" if self.install_note else hint

@@ -47,6 +47,13 @@ def mlx_device_check(device: str) -> str | None:
 
 _MLX_QUANT = ("fp16", "8bit", "6bit", "4bit")
 
+# chatterbox-tts pins torch 2.6.0; the extra takes that pin, a CPU box may want another
+CHATTERBOX_TORCH = (
+    "it brings torch 2.6.0; beside another torch: torch and torchaudio of one release, "
+    "then pip install --no-deps chatterbox-tts==0.1.7 and "
+    "pip install 'pytest-ttsbench[chatterbox-deps]' (docs/CHATTERBOX_GUIDE.md, Which torch)"
+)
+
 BUILTIN_SPECS: tuple[EngineSpec, ...] = (
     EngineSpec(
         "chatterbox",
@@ -56,6 +63,7 @@ BUILTIN_SPECS: tuple[EngineSpec, ...] = (
         packages=("chatterbox", "torch"),
         extra="chatterbox",
         tox_env="chatterbox",
+        install_note=CHATTERBOX_TORCH,
         builtin=True,
         description="Resemble AI Chatterbox (0.5B Llama T3) via chatterbox-tts",
     ),
@@ -67,6 +75,7 @@ BUILTIN_SPECS: tuple[EngineSpec, ...] = (
         packages=("chatterbox", "torch"),
         extra="chatterbox",
         tox_env="chatterbox",
+        install_note=CHATTERBOX_TORCH,
         builtin=True,
         description="Resemble AI Chatterbox-Turbo (350M GPT-2 T3) via chatterbox-tts",
     ),

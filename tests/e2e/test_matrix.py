@@ -108,6 +108,9 @@ def test_missing_package_names_the_extra_and_tox_env(ttsb: pytest.Pytester) -> N
         "package chatterbox, torch not installed; install it with "
         "pip install 'pytest-ttsbench[chatterbox]' or tox -e chatterbox"
     ) in out
+    # the extra pins torch 2.6.0: the skip also gives the recipe beside another torch
+    assert "pip install --no-deps chatterbox-tts==0.1.7" in out
+    assert "pytest-ttsbench[chatterbox-deps]" in out
 
 
 def test_selection_by_model_and_backend(ttsb: pytest.Pytester) -> None:
